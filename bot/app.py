@@ -1,0 +1,190 @@
+"""Wiring: settings → database, GLM client, Slack client, Bolt app, aiohttp web app, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.conversations import Conversations, TurnPolicy
+from bot.glm.client import GLMClient, RetryPolicy, Timeouts
+from bot.slack.listeners import register_message_listeners
+from bot.slack.ratelimit import EditBudget
+from bot.slack.streamer import StreamerConfig
+from bot.store.db import make_engine, ping
+from bot.store.migrate import upgrade_to_head
+from bot.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A problem that must stop the process with a clear message (no traceback)."""
+
+
+@dataclass(slots=True)
+class BotIdentity:
+    user_id: str | None = None
+    bot_id: str | None = None
+    team_id: str | None = None
+
+
+@dataclass(slots=True)
+class Bot:
+    """Everything one process runs, built from settings; tests build it exactly like production."""
+
+    settings: Settings
+    engine: AsyncEngine
+    repo: Repository
+    glm: GLMClient
+    slack: AsyncWebClient
+    bolt: AsyncApp
+    conversations: Conversations
+    identity: BotIdentity = field(default_factory=BotIdentity)
+    socket_handler: AsyncSocketModeHandler | None = None
+
+
+def build_bot(settings: Settings) -> Bot:
+    engine = make_engine(settings.database_url)
+    repo = Repository(engine)
+    glm = GLMClient(
+        api_key=settings.zhipuai_api_key.get_secret_value(),
+        base_url=settings.zhipuai_base_url,
+        model=settings.glm_model,
+        timeouts=Timeouts(
+            connect=settings.glm_connect_timeout,
+            idle=settings.glm_idle_timeout,
+            total=settings.glm_total_timeout,
+        ),
+        retry=RetryPolicy(
+            max_retries=settings.glm_max_retries,
+            base_delay=settings.glm_retry_base_delay,
+            max_delay=settings.glm_retry_max_delay,
+        ),
+    )
+    slack = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base_url,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    bolt = AsyncApp(
+        client=slack,
+        signing_secret=signing_secret or "socket-mode-needs-no-signing-secret",
+        request_verification_enabled=not settings.socket_mode,
+        ignoring_self_events_enabled=True,
+    )
+    identity = BotIdentity()
+    conversations = Conversations(
+        repo=repo,
+        glm=glm,
+        slack=slack,
+        budget=EditBudget(),
+        policy=TurnPolicy(
+            default_assistant_id=settings.glm_default_assistant_id,
+            thread_context_limit=settings.thread_context_limit,
+            max_input_chars=settings.max_input_chars,
+        ),
+        streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
+        bot_user_id=lambda: identity.user_id,
+    )
+    register_message_listeners(bolt, conversations)
+    return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
+
+
+async def start_bot(bot: Bot) -> None:
+    """Check the database and Slack token, migrate, and connect Socket Mode when configured."""
+    try:
+        await ping(bot.engine)
+    except Exception as exc:
+        raise StartupError(f"database unreachable ({type(exc).__name__}: {exc})") from None
+    await upgrade_to_head(bot.engine)
+    try:
+        auth = await bot.slack.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        raise StartupError(
+            f"Slack rejected SLACK_BOT_TOKEN ({error}); check the bot token of your Slack app"
+        ) from None
+    except Exception as exc:
+        raise StartupError(
+            f"could not reach Slack at {bot.settings.slack_api_base_url}: {exc}"
+        ) from None
+    bot.identity.user_id = auth.get("user_id")
+    bot.identity.bot_id = auth.get("bot_id")
+    bot.identity.team_id = auth.get("team_id")
+    await bot.glm.start()
+    if bot.settings.socket_mode:
+        assert bot.settings.slack_app_token is not None
+        bot.socket_handler = AsyncSocketModeHandler(
+            bot.bolt,
+            app_token=bot.settings.slack_app_token.get_secret_value(),
+            web_client=bot.slack,
+        )
+        await bot.socket_handler.connect_async()
+    log.info(
+        "ready as %s (team %s), %s mode",
+        bot.identity.user_id,
+        bot.identity.team_id,
+        "Socket" if bot.settings.socket_mode else "HTTP",
+    )
+
+
+async def stop_bot(bot: Bot) -> None:
+    """Stop taking turns, let running ones finish within the grace period, then cancel."""
+    bot.conversations.accepting = False
+    if bot.socket_handler is not None:
+        await bot.socket_handler.close_async()
+    if not await bot.conversations.executor.wait_idle(bot.settings.shutdown_grace_seconds):
+        log.warning("grace period over; interrupting the turns still running")
+        await bot.conversations.executor.cancel_all()
+    await bot.glm.close()
+    await bot.engine.dispose()
+    session = getattr(bot.slack, "session", None)
+    if session is not None:
+        await session.close()
+
+
+BOT_KEY = web.AppKey("bot", Bot)
+
+
+def build_web_app(bot: Bot) -> web.Application:
+    web_app = bot.bolt.web_app(path="/slack/events")
+    web_app[BOT_KEY] = bot
+    web_app.router.add_get("/healthz", healthz)
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await start_bot(bot)
+        yield
+        await stop_bot(bot)
+
+    web_app.cleanup_ctx.append(lifecycle)
+    return web_app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    bot = request.app[BOT_KEY]
+    try:
+        await asyncio.wait_for(ping(bot.engine), 5)
+    except Exception as exc:
+        return web.json_response({"ok": False, "database": type(exc).__name__}, status=503)
+    return web.json_response(
+        {
+            "ok": True,
+            "database": "ok",
+            "mode": "socket" if bot.settings.socket_mode else "http",
+            "active_threads": bot.conversations.executor.active,
+        }
+    )

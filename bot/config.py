@@ -1,0 +1,145 @@
+"""Every setting the bot reads, in one place (environment variables or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OFFICIAL_DEFAULT_ASSISTANT = "65940acff94777010aa6b796"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names every problem and no secret."""
+
+
+class Settings(BaseSettings):
+    """Read once at start; secrets are ``SecretStr`` so they never print by accident."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Slack
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+
+    # GLM
+    zhipuai_api_key: SecretStr = SecretStr("")
+    zhipuai_base_url: str = "https://open.bigmodel.cn/api/paas/v4"
+    glm_model: Literal["glm-4-assistant", "glm-4-alltools"] = "glm-4-assistant"
+    glm_default_assistant_id: str = OFFICIAL_DEFAULT_ASSISTANT
+    glm_connect_timeout: float = Field(10.0, gt=0)
+    glm_idle_timeout: float = Field(90.0, gt=0, description="no chunk for this long ends the turn")
+    glm_total_timeout: float = Field(600.0, gt=0)
+    glm_max_retries: int = Field(3, ge=0, le=10)
+    glm_retry_base_delay: float = Field(0.5, ge=0)
+    glm_retry_max_delay: float = Field(8.0, ge=0)
+
+    # Storage and serving
+    database_url: str = "sqlite+aiosqlite:///glm_slack_bot.db"
+    port: int = Field(3000, ge=0, le=65535)
+    host: str = "0.0.0.0"
+
+    # Behaviour
+    stream_edit_interval: float = Field(1.0, ge=0, description="seconds between edits of one reply")
+    thread_context_limit: int = Field(
+        20, ge=0, le=200, description="earlier thread messages sent when joining a human thread"
+    )
+    max_input_chars: int = Field(8000, ge=1)
+    shutdown_grace_seconds: float = Field(25.0, ge=0)
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("slack_api_base_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("zhipuai_base_url")
+    @classmethod
+    def _no_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @field_validator("glm_default_assistant_id")
+    @classmethod
+    def _hex_id(cls, v: str) -> str:
+        v = v.strip().lower()
+        if len(v) != 24 or any(c not in "0123456789abcdef" for c in v):
+            raise ValueError("must be a 24-character hex assistant_id")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        return normalize_database_url(v)
+
+    @model_validator(mode="after")
+    def _required(self) -> Settings:
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("ZHIPUAI_API_KEY", self.zhipuai_api_key),
+            )
+            if not _secret(value)
+        ]
+        if not _secret(self.slack_app_token) and not _secret(self.slack_signing_secret):
+            missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+        if missing:
+            raise ValueError(_MISSING + ", ".join(missing))
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return _secret(self.slack_app_token)
+
+    def secrets(self) -> list[str]:
+        """The secret values, for log redaction."""
+        out = [self.slack_bot_token, self.zhipuai_api_key, self.slack_signing_secret]
+        out.append(self.slack_app_token)
+        return [s.get_secret_value() for s in out if s is not None and s.get_secret_value()]
+
+
+def _secret(s: SecretStr | None) -> bool:
+    return s is not None and bool(s.get_secret_value())
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` URLs and plain driver names; always async drivers."""
+    for prefix in (
+        "postgres://",
+        "postgresql://",
+        "postgresql+psycopg2://",
+        "postgresql+psycopg://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+_MISSING = "missing required settings: "
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, or raise ConfigError with one line naming every missing/invalid one."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        parts: list[str] = []
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["loc"]:
+                # Never echo the rejected input: it may be a secret.
+                parts.append(f"{str(err['loc'][0]).upper()}: {msg}")
+            else:
+                parts.append(msg)
+        raise ConfigError("; ".join(parts)) from None
+
+
+__all__ = ["ConfigError", "Settings", "load_settings", "normalize_database_url"]

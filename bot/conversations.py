@@ -1,0 +1,356 @@
+"""One turn, end to end: the only place that knows the whole flow.
+
+listener → :meth:`Conversations.submit` (synchronous enqueue, per-thread order) → dedupe →
+thread ↔ conversation lookup → GLM stream → :class:`ReplyStreamer` → persisted outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agents import Agent, agent_by_id
+from bot.glm.client import AssistantRequest, GLMClient
+from bot.glm.errors import GLMAuthError, GLMBadRequest, GLMError
+from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, Usage
+from bot.slack.inbound import mentioned_user_ids, slack_to_plain
+from bot.slack.ratelimit import EditBudget
+from bot.slack.routing import Route
+from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
+from bot.store.repository import Repository, ThreadRecord
+
+log = logging.getLogger(__name__)
+
+HELP_TEXT = (
+    "Hi! Mention me with a question and I will answer in a thread; reply in the thread to "
+    "continue the conversation. Use `/glm-agent` to see or switch the assistant."
+)
+
+NEW_CONVERSATION_NOTICE = (
+    "_The previous conversation could not be continued, so I started a new one._"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPolicy:
+    default_assistant_id: str
+    thread_context_limit: int = 20
+    max_input_chars: int = 8000
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    status: str = "done"
+    error_code: str | None = None
+    usage: Usage | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+def glm_user_id(team_id: str, user_id: str) -> str:
+    """Stable per Slack team+user, 6–128 chars, without exposing Slack ids upstream."""
+    digest = hashlib.sha256(f"{team_id}:{user_id}".encode()).hexdigest()[:40]
+    return f"slack-{digest}"
+
+
+class Conversations:
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        glm: GLMClient,
+        slack: AsyncWebClient,
+        budget: EditBudget,
+        policy: TurnPolicy,
+        streamer_config: StreamerConfig,
+        bot_user_id: Callable[[], str | None],
+    ) -> None:
+        from bot.concurrency import KeyedSerialExecutor
+
+        self._repo = repo
+        self._glm = glm
+        self._slack = slack
+        self._budget = budget
+        self._policy = policy
+        self._streamer_config = streamer_config
+        self._bot_user_id = bot_user_id
+        self.executor = KeyedSerialExecutor()
+        self._names: dict[str, str] = {}
+        self._auth_error_logged = False
+        self.accepting = True
+        self.handled = 0
+        self._handled_cond = asyncio.Condition()
+
+    # -- entry -------------------------------------------------------------------------------
+    def submit(self, route: Route, *, event_id: str | None) -> None:
+        """Enqueue synchronously so turns of one thread keep their delivery order."""
+        key = (route.team_id, route.channel_id, route.thread_ts)
+        self.executor.submit(key, lambda: self._handle_counted(route, event_id))
+
+    async def _handle_counted(self, route: Route, event_id: str | None) -> None:
+        try:
+            await self._handle(route, event_id)
+        finally:
+            async with self._handled_cond:
+                self.handled += 1
+                self._handled_cond.notify_all()
+
+    async def _handle(self, route: Route, event_id: str | None) -> None:
+        if event_id and not await self._repo.claim(f"event:{event_id}"):
+            log.info("event %s already processed; skipping retry", event_id)
+            return
+        thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+        if thread is None and route.requires_known_thread:
+            return  # a human thread the bot was never asked into
+        if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
+            return  # the same message arrived as app_mention and message: answer once
+        if not self.accepting:
+            await self._post(route, ":zzz: I am restarting; please send that again in a minute.")
+            return
+        await self._turn(route, thread)
+
+    async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` submitted messages were handled (answered or skipped)."""
+        async with self._handled_cond:
+            await asyncio.wait_for(
+                self._handled_cond.wait_for(lambda: self.handled >= count), timeout
+            )
+
+    # -- the turn ----------------------------------------------------------------------------
+    async def _turn(self, route: Route, thread: ThreadRecord | None) -> None:
+        question = slack_to_plain(
+            route.text,
+            bot_user_id=self._bot_user_id(),
+            names=await self._names_for(route.text),
+        )
+        if not question:
+            await self._post(route, HELP_TEXT)
+            return
+        limit = self._policy.max_input_chars
+        if len(question) > limit:
+            await self._post(
+                route,
+                f":warning: That message is {len(question):,} characters long; the limit is "
+                f"{limit:,}. Please shorten it or split it into several messages.",
+            )
+            return
+
+        new_thread = thread is None
+        if thread is None:
+            assistant_id = (
+                await self._repo.get_channel_assistant(route.team_id, route.channel_id)
+                or self._policy.default_assistant_id
+            )
+            thread, new_thread = await self._repo.get_or_create_thread(
+                route.team_id, route.channel_id, route.thread_ts, assistant_id
+            )
+        agent = agent_by_id(thread.assistant_id)
+        prompt = question
+        if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
+            prompt = await self._with_thread_context(route, question)
+
+        turn_id = uuid.uuid4().hex
+        reply_id = await self._repo.start_reply(
+            turn_id=turn_id,
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            user_id=route.user_id,
+            assistant_id=thread.assistant_id,
+            question=prompt,
+        )
+
+        async def remember(ts: list[str]) -> None:
+            await self._repo.set_reply_messages(reply_id, ts)
+
+        streamer = ReplyStreamer(
+            client=self._slack,
+            budget=self._budget,
+            team_id=route.team_id,
+            channel=route.channel_id,
+            thread_ts=route.thread_ts,
+            header=_header(agent) if new_thread else None,
+            config=self._streamer_config,
+            on_messages=remember,
+        )
+        log.info(
+            "turn %s: %s/%s assistant=%s conversation=%s",
+            turn_id,
+            route.channel_id,
+            route.thread_ts,
+            thread.assistant_id,
+            thread.conversation_id or "new",
+        )
+        outcome = TurnOutcome()
+        try:
+            await streamer.start()
+            await self._stream(thread, route, prompt, turn_id, streamer, outcome)
+        except ReplyGone as exc:
+            outcome.status, outcome.error_code = "failed", exc.error
+        except asyncio.CancelledError:
+            outcome.status = "interrupted"
+            outcome.notices.append(":octagonal_sign: Interrupted: the bot is restarting.")
+            await asyncio.shield(self._finish(streamer, reply_id, outcome))
+            raise
+        except Exception:
+            log.exception("turn %s failed", turn_id)
+            outcome.status = "failed"
+            outcome.notices.append(
+                f":warning: Something went wrong on the bot's side (ref `{turn_id[:8]}`)."
+            )
+        await self._finish(streamer, reply_id, outcome)
+
+    async def _stream(
+        self,
+        thread: ThreadRecord,
+        route: Route,
+        prompt: str,
+        turn_id: str,
+        streamer: ReplyStreamer,
+        outcome: TurnOutcome,
+    ) -> None:
+        conversation_id = thread.conversation_id
+        for attempt in (1, 2):
+            request = AssistantRequest(
+                assistant_id=thread.assistant_id,
+                text=prompt,
+                user_id=glm_user_id(route.team_id, route.user_id),
+                request_id=turn_id if attempt == 1 else f"{turn_id}-r",
+                conversation_id=conversation_id,
+            )
+            try:
+                async for event in self._glm.stream(request):
+                    if isinstance(event, TextDelta):
+                        streamer.append(event.text)
+                    elif isinstance(event, ToolCall):
+                        streamer.tool(event)
+                    elif isinstance(event, ConversationStarted):
+                        if event.conversation_id != conversation_id:
+                            conversation_id = event.conversation_id
+                            await self._repo.set_conversation_id(thread.id, conversation_id)
+                    elif isinstance(event, Completed):
+                        outcome.usage = event.usage
+                    if streamer.gone:
+                        raise ReplyGone(streamer.gone)
+                return
+            except GLMBadRequest as exc:
+                # An unknown or expired conversation: start afresh once, and say so.
+                if attempt == 1 and conversation_id and not streamer.has_text:
+                    log.warning(
+                        "turn %s: conversation %s rejected (%s)", turn_id, conversation_id, exc
+                    )
+                    conversation_id = None
+                    await self._repo.set_conversation_id(thread.id, None)
+                    outcome.notices.append(NEW_CONVERSATION_NOTICE)
+                    continue
+                self._record_error(turn_id, exc, outcome)
+                return
+            except GLMError as exc:
+                self._record_error(turn_id, exc, outcome)
+                return
+
+    def _record_error(self, turn_id: str, exc: GLMError, outcome: TurnOutcome) -> None:
+        outcome.status = "failed"
+        outcome.error_code = exc.code or (
+            str(exc.http_status) if exc.http_status else type(exc).__name__
+        )
+        outcome.notices.append(f":warning: {exc.user_message}")
+        if isinstance(exc, GLMAuthError):
+            if not self._auth_error_logged:
+                self._auth_error_logged = True
+                log.error("GLM rejected the API key (%s); fix ZHIPUAI_API_KEY", exc)
+            return
+        log.warning("turn %s: upstream error %s", turn_id, exc)
+
+    async def _finish(self, streamer: ReplyStreamer, reply_id: int, outcome: TurnOutcome) -> None:
+        notice = "\n".join(outcome.notices) or None
+        try:
+            await streamer.finish(notice)
+        except Exception:
+            log.exception("final edit failed")
+            outcome.status = "failed"
+        usage = outcome.usage
+        await self._repo.finish_reply(
+            reply_id,
+            status=outcome.status,
+            error_code=outcome.error_code,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _post(self, route: Route, text: str) -> None:
+        try:
+            await self._slack.chat_postMessage(
+                channel=route.channel_id, thread_ts=route.thread_ts, text=text
+            )
+        except SlackApiError as exc:
+            log.warning("could not post in %s: %s", route.channel_id, exc.response.get("error"))
+
+    async def _names_for(self, text: str) -> dict[str, str]:
+        bot = self._bot_user_id()
+        for uid in mentioned_user_ids(text):
+            if uid != bot and uid not in self._names:
+                self._names[uid] = await self._user_name(uid)
+        return self._names
+
+    async def _user_name(self, user_id: str) -> str:
+        try:
+            resp = await self._slack.users_info(user=user_id)
+        except SlackApiError:
+            return user_id
+        user: dict[str, Any] = resp.get("user") or {}
+        profile = user.get("profile") or {}
+        return str(
+            profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+        )
+
+    async def _with_thread_context(self, route: Route, question: str) -> str:
+        """Joining a thread people started: give the model who said what before the mention."""
+        try:
+            resp = await self._slack.conversations_replies(
+                channel=route.channel_id,
+                ts=route.thread_ts,
+                limit=min(self._policy.thread_context_limit + 1, 200),
+            )
+        except SlackApiError as exc:
+            log.warning("could not read thread context: %s", exc.response.get("error"))
+            return question
+        bot = self._bot_user_id()
+        lines: list[str] = []
+        for msg in resp.get("messages") or []:
+            if msg.get("ts") == route.ts:
+                continue
+            text = msg.get("text") or ""
+            await self._names_for(text)
+            plain = slack_to_plain(text, bot_user_id=bot, names=self._names)
+            if not plain:
+                continue
+            if msg.get("user") == bot or msg.get("bot_id"):
+                who = "assistant" if msg.get("user") == bot else "a bot"
+            else:
+                uid = str(msg.get("user") or "someone")
+                if uid not in self._names:
+                    self._names[uid] = await self._user_name(uid)
+                who = self._names[uid]
+            lines.append(f"[{who}]: {plain}")
+        lines = lines[-self._policy.thread_context_limit :]
+        if not lines:
+            return question
+        asker = self._names.get(route.user_id) or await self._user_name(route.user_id)
+        return (
+            "Earlier messages in this Slack thread, oldest first:\n"
+            + "\n".join(lines)
+            + f"\n\nQuestion from {asker}: {question}"
+        )
+
+
+def _header(agent: Agent) -> str:
+    return f":robot_face: *{agent.display_name}*"

@@ -1,0 +1,280 @@
+"""Asyncio client for the GLM assistant API (``POST {base}/assistant``, SSE).
+
+Neither official SDK has an asyncio client (wire notes §7), so this speaks HTTP directly with one
+aiohttp session per process. Retries happen only before the first byte of a stream: once text has
+reached the user, a retry would duplicate it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from bot.glm.errors import (
+    GLMConnectionError,
+    GLMError,
+    GLMProtocolError,
+    GLMStreamInterrupted,
+    GLMTimeout,
+    error_for_finish_reason,
+    error_from_payload,
+)
+from bot.glm.events import Completed, ConversationStarted, StreamEvent, parse_chunk, parse_usage
+from bot.glm.sse import SSEDecoder
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "glm-slack-bot/0.1 (+aiohttp)"
+MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 10.0
+    idle: float = 90.0
+    total: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with jitter; a server's Retry-After wins when it asks for longer."""
+        backoff = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        backoff *= 0.75 + random.random() * 0.25
+        if retry_after is not None:
+            return max(backoff, min(retry_after, max(self.max_delay, 60.0)))
+        return backoff
+
+
+@dataclass(slots=True)
+class AssistantRequest:
+    assistant_id: str
+    text: str
+    user_id: str
+    request_id: str
+    conversation_id: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+
+    def body(self, model: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "assistant_id": self.assistant_id,
+            "model": model,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": self.text}]}],
+            "stream": True,
+            "request_id": self.request_id,
+            "user_id": self.user_id,
+        }
+        if self.conversation_id:
+            body["conversation_id"] = self.conversation_id
+        if self.attachments:
+            body["attachments"] = self.attachments
+        if self.metadata:
+            body["metadata"] = self.metadata
+        return body
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class GLMClient:
+    """One per process; ``stream()`` yields typed events and raises :class:`GLMError`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        model: str = "glm-4-assistant",
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._model = model
+        self._timeouts = timeouts or Timeouts()
+        self._retry = retry or RetryPolicy()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=self._timeouts.connect, sock_connect=self._timeouts.connect
+                ),
+                headers={"User-Agent": USER_AGENT},
+                trust_env=False,
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._api_key}",
+            "Content-Type": "application/json; charset=UTF-8",
+            "Accept": "text/event-stream",
+        }
+
+    async def stream(self, request: AssistantRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one turn. Raises a :class:`GLMError` subclass on any failure."""
+        await self.start()
+        assert self._session is not None
+        deadline = time.monotonic() + self._timeouts.total
+        response = await self._open(request)
+        try:
+            async for event in self._events(response, deadline):
+                yield event
+        finally:
+            response.release()
+
+    async def _open(self, request: AssistantRequest) -> aiohttp.ClientResponse:
+        """POST and return a 200 response, retrying transient failures before any byte."""
+        body = json.dumps(request.body(self._model), ensure_ascii=False).encode()
+        url = f"{self._base_url}/assistant"
+
+        def _wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.retry_after if isinstance(exc, GLMError) else None
+            return self._retry.delay(state.attempt_number, retry_after)
+
+        def _log(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "GLM request %s failed (%s), retry %d of %d",
+                request.request_id,
+                exc,
+                state.attempt_number,
+                self._retry.max_retries,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.max_retries + 1),
+            retry=retry_if_exception(lambda e: isinstance(e, GLMError) and e.retryable),
+            wait=_wait,
+            before_sleep=_log,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._post(url, body)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _post(self, url: str, body: bytes) -> aiohttp.ClientResponse:
+        assert self._session is not None
+        try:
+            response = await self._session.post(url, data=body, headers=self._headers)
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            raise GLMConnectionError(type(exc).__name__) from exc
+        except TimeoutError as exc:
+            raise GLMConnectionError("connect timeout") from exc
+        if response.status == 200:
+            return response
+        retry_after = _retry_after(response.headers)
+        try:
+            raw = await response.content.read(MAX_ERROR_BODY)
+            payload: Any = json.loads(raw.decode("utf-8", errors="replace") or "{}")
+        except (ValueError, aiohttp.ClientError, TimeoutError):
+            payload = {}
+        finally:
+            response.release()
+        raise error_from_payload(payload, http_status=response.status, retry_after=retry_after)
+
+    async def _events(
+        self, response: aiohttp.ClientResponse, deadline: float
+    ) -> AsyncIterator[StreamEvent]:
+        decoder = SSEDecoder()
+        conversation_seen = False
+        finished = False
+        while not finished:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GLMTimeout("total timeout")
+            timeout = min(self._timeouts.idle, remaining)
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await response.content.readany()
+            except TimeoutError as exc:
+                kind = "idle" if timeout == self._timeouts.idle else "total"
+                raise GLMTimeout(f"{kind} timeout after {timeout:.0f}s") from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise GLMStreamInterrupted(type(exc).__name__) from exc
+            payloads = decoder.feed(data) if data else decoder.close()
+            for payload in payloads:
+                if payload.strip() == "[DONE]":
+                    finished = True
+                    break
+                try:
+                    chunk = json.loads(payload)
+                except ValueError as exc:
+                    raise GLMProtocolError("undecodable chunk") from exc
+                if not isinstance(chunk, dict):
+                    raise GLMProtocolError("chunk is not an object")
+                if "error" in chunk or ("code" in chunk and "choices" not in chunk):
+                    raise error_from_payload(chunk)
+                if not conversation_seen and isinstance(chunk.get("conversation_id"), str):
+                    conversation_seen = True
+                    yield ConversationStarted(chunk["conversation_id"], chunk.get("id"))
+                for event in parse_chunk(chunk):
+                    yield event
+                status = chunk.get("status")
+                choice = (chunk.get("choices") or [{}])[0]
+                finish_reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+                if status == "failed" or finish_reason in ("sensitive", "network_error"):
+                    raise error_for_finish_reason(finish_reason, chunk.get("last_error"))
+                if status == "completed":
+                    yield Completed(parse_usage(chunk.get("usage")), finish_reason)
+                    finished = True
+                    break
+            if not data and not finished:
+                if not conversation_seen:
+                    raise GLMStreamInterrupted("empty response")
+                # EOF without a final chunk: accept it as the end (wire notes §0).
+                yield Completed(None, None)
+                finished = True
+
+    async def list_assistants(self) -> dict[str, Any]:
+        """``POST /assistant/list``: a cheap authenticated call for ``python -m bot check``."""
+        await self.start()
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                f"{self._base_url}/assistant/list",
+                json={"assistant_id_list": []},
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=self._timeouts.connect + 20),
+            ) as response:
+                try:
+                    payload = await response.json(content_type=None)
+                except ValueError:
+                    payload = {}
+                if response.status != 200 or (
+                    isinstance(payload, dict) and payload.get("success") is False
+                ):
+                    raise error_from_payload(payload, http_status=response.status)
+                return payload if isinstance(payload, dict) else {}
+        except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
+            raise GLMConnectionError(type(exc).__name__) from exc

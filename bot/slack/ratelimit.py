@@ -1,0 +1,97 @@
+"""Slack's edit budget: one token bucket per workspace shared by every streaming reply.
+
+``chat.update`` is Tier 3 (about 50 per minute) per workspace, not per message (platform notes
+§3.1), so N concurrent replies must share it. Urgent edits (first text, final text) may use the
+whole bucket; routine progress edits leave ``reserve`` tokens for them, so a crowd of streams
+can never starve the edits that complete a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Clock = Callable[[], float]
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Pure token bucket with an injectable clock; ``wait_time`` answers "how long until I may"."""
+
+    rate: float  # tokens per second
+    burst: float
+    clock: Clock = time.monotonic
+    tokens: float = field(init=False)
+    stamp: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+        self.stamp = self.clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        if now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait_time(self, reserve: float = 0.0) -> float:
+        """Seconds until one token is available above ``reserve`` (0 means now)."""
+        self._refill()
+        need = 1.0 + reserve - self.tokens
+        return 0.0 if need <= 0 else need / self.rate
+
+    def take(self, reserve: float = 0.0) -> bool:
+        if self.wait_time(reserve) > 0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+    def penalise(self, seconds: float) -> None:
+        """Slack said 429: spend the bucket so nobody calls before ``Retry-After`` passes."""
+        self._refill()
+        self.tokens = min(self.tokens, -seconds * self.rate + 0.0)
+
+
+class EditBudget:
+    """Async gate over per-workspace buckets. ``acquire(team, urgent=...)`` waits its turn."""
+
+    def __init__(
+        self,
+        *,
+        per_minute: float = 50.0,
+        burst: float = 20.0,
+        reserve: float = 3.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._per_second = per_minute / 60.0
+        self._burst = max(1.0, burst)
+        self._reserve = min(reserve, self._burst - 1.0)
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self._urgent_waiting: dict[str, int] = {}
+
+    def bucket(self, team_id: str) -> TokenBucket:
+        b = self._buckets.get(team_id)
+        if b is None:
+            b = self._buckets[team_id] = TokenBucket(self._per_second, self._burst, self._clock)
+        return b
+
+    async def acquire(self, team_id: str, *, urgent: bool) -> None:
+        bucket = self.bucket(team_id)
+        if urgent:
+            self._urgent_waiting[team_id] = self._urgent_waiting.get(team_id, 0) + 1
+        try:
+            while True:
+                # Routine edits also yield to any urgent edit already waiting.
+                reserve = 0.0 if urgent else self._reserve + self._urgent_waiting.get(team_id, 0)
+                if bucket.take(reserve):
+                    return
+                await asyncio.sleep(max(bucket.wait_time(reserve), 0.01))
+        finally:
+            if urgent:
+                self._urgent_waiting[team_id] -= 1
+
+    def rate_limited(self, team_id: str, retry_after: float) -> None:
+        self.bucket(team_id).penalise(retry_after)

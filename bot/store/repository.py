@@ -1,0 +1,240 @@
+"""All database access the bot does, as intention-named async methods.
+
+Every write is one short transaction with an atomic statement (insert-or-ignore, keyed update),
+so it is safe across coroutines and across bot instances sharing one database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.db import make_sessionmaker
+from bot.store.models import ChannelSetting, ProcessedEvent, Reply, Thread, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRecord:
+    id: int
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    assistant_id: str
+    conversation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRecord:
+    id: int
+    turn_id: str
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    user_id: str
+    assistant_id: str
+    question: str
+    message_ts: tuple[str, ...]
+    status: str
+
+
+def _thread(row: Thread) -> ThreadRecord:
+    return ThreadRecord(
+        row.id, row.team_id, row.channel_id, row.thread_ts, row.assistant_id, row.conversation_id
+    )
+
+
+def _reply(row: Reply) -> ReplyRecord:
+    return ReplyRecord(
+        row.id,
+        row.turn_id,
+        row.team_id,
+        row.channel_id,
+        row.thread_ts,
+        row.user_id,
+        row.assistant_id,
+        row.question,
+        tuple((row.message_ts or "").split()),
+        row.status,
+    )
+
+
+class Repository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._session = make_sessionmaker(engine)
+        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    # -- events -----------------------------------------------------------------------------
+    async def claim(self, key: str) -> bool:
+        """True exactly once per key, across coroutines and instances."""
+        stmt = (
+            self._insert(ProcessedEvent)
+            .values(key=key[:160], received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        async with self._session.begin() as session:
+            result: Any = await session.execute(stmt)
+            return bool(result.rowcount)
+
+    async def prune_events(self, older_than: timedelta) -> int:
+        cutoff = utcnow() - older_than
+        async with self._session.begin() as session:
+            result: Any = await session.execute(
+                delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
+            )
+            return int(result.rowcount or 0)
+
+    # -- threads ----------------------------------------------------------------------------
+    async def get_thread(
+        self, team_id: str, channel_id: str, thread_ts: str
+    ) -> ThreadRecord | None:
+        async with self._session() as session:
+            row = await session.scalar(
+                select(Thread).where(
+                    Thread.team_id == team_id,
+                    Thread.channel_id == channel_id,
+                    Thread.thread_ts == thread_ts,
+                )
+            )
+            return _thread(row) if row else None
+
+    async def get_or_create_thread(
+        self, team_id: str, channel_id: str, thread_ts: str, assistant_id: str
+    ) -> tuple[ThreadRecord, bool]:
+        """The thread's record and whether this call created it (first writer wins)."""
+        now = utcnow()
+        stmt = (
+            self._insert(Thread)
+            .values(
+                team_id=team_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                assistant_id=assistant_id,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "thread_ts"])
+        )
+        async with self._session.begin() as session:
+            result: Any = await session.execute(stmt)
+            created = bool(result.rowcount)
+        record = await self.get_thread(team_id, channel_id, thread_ts)
+        assert record is not None
+        return record, created
+
+    async def set_conversation_id(self, thread_id: int, conversation_id: str | None) -> None:
+        async with self._session.begin() as session:
+            await session.execute(
+                update(Thread)
+                .where(Thread.id == thread_id)
+                .values(conversation_id=conversation_id, updated_at=utcnow())
+            )
+
+    # -- channel settings -------------------------------------------------------------------
+    async def get_channel_assistant(self, team_id: str, channel_id: str) -> str | None:
+        async with self._session() as session:
+            row = await session.get(ChannelSetting, (team_id, channel_id))
+            return row.assistant_id if row else None
+
+    async def set_channel_assistant(
+        self, team_id: str, channel_id: str, assistant_id: str | None, updated_by: str
+    ) -> None:
+        """Set (or, with ``None``, clear back to the configured default) a channel's agent."""
+        async with self._session.begin() as session:
+            if assistant_id is None:
+                await session.execute(
+                    delete(ChannelSetting).where(
+                        ChannelSetting.team_id == team_id, ChannelSetting.channel_id == channel_id
+                    )
+                )
+                return
+            now = utcnow()
+            stmt = self._insert(ChannelSetting).values(
+                team_id=team_id,
+                channel_id=channel_id,
+                assistant_id=assistant_id,
+                updated_by=updated_by,
+                updated_at=now,
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["team_id", "channel_id"],
+                set_={"assistant_id": assistant_id, "updated_by": updated_by, "updated_at": now},
+            )
+            await session.execute(stmt)
+
+    # -- replies ----------------------------------------------------------------------------
+    async def start_reply(
+        self,
+        *,
+        turn_id: str,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        assistant_id: str,
+        question: str,
+    ) -> int:
+        async with self._session.begin() as session:
+            row = Reply(
+                turn_id=turn_id,
+                team_id=team_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                user_id=user_id,
+                assistant_id=assistant_id,
+                question=question,
+                status="streaming",
+                started_at=utcnow(),
+            )
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def set_reply_messages(self, reply_id: int, message_ts: Sequence[str]) -> None:
+        async with self._session.begin() as session:
+            await session.execute(
+                update(Reply).where(Reply.id == reply_id).values(message_ts=" ".join(message_ts))
+            )
+
+    async def finish_reply(
+        self,
+        reply_id: int,
+        *,
+        status: str,
+        error_code: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        async with self._session.begin() as session:
+            await session.execute(
+                update(Reply)
+                .where(Reply.id == reply_id)
+                .values(
+                    status=status,
+                    error_code=error_code,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    finished_at=finished_at or utcnow(),
+                )
+            )
+
+    async def replies_with_status(self, status: str) -> list[ReplyRecord]:
+        async with self._session() as session:
+            rows = await session.scalars(select(Reply).where(Reply.status == status))
+            return [_reply(r) for r in rows]
+
+    async def get_reply(self, reply_id: int) -> ReplyRecord | None:
+        async with self._session() as session:
+            row = await session.get(Reply, reply_id)
+            return _reply(row) if row else None
+
+
+__all__ = ["ReplyRecord", "Repository", "ThreadRecord"]

@@ -1,0 +1,113 @@
+"""Shared fixtures: loopback fakes, and the real bot configured through environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import Bot, build_bot, build_web_app
+from bot.config import load_settings
+from tests.fakes import FakeGLM, FakeSlack, SlackSender
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-test-token"
+GLM_KEY = "test-glm-key.secret"
+
+_BOT_ENV_PREFIXES = ("SLACK_", "ZHIPUAI_", "GLM_", "DATABASE_URL", "PORT", "STREAM_", "LOG_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No proxy (slack_sdk ignores NO_PROXY), no stray bot settings, no .env from the cwd."""
+    for var in list(os.environ):
+        if var.lower().endswith("_proxy") or var.startswith(_BOT_ENV_PREFIXES):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack(token=BOT_TOKEN).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def fake_glm() -> AsyncIterator[FakeGLM]:
+    fake = await FakeGLM(api_key=GLM_KEY).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def bot_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> dict[str, str]:
+    """Configure the bot the way an operator would: environment variables only."""
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_BASE_URL": fake_slack.api_url,
+        "ZHIPUAI_API_KEY": GLM_KEY,
+        "ZHIPUAI_BASE_URL": fake_glm.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "STREAM_EDIT_INTERVAL": "0.2",
+        "GLM_RETRY_BASE_DELAY": "0.01",
+        "GLM_RETRY_MAX_DELAY": "0.05",
+        "GLM_IDLE_TIMEOUT": "5",
+        "SHUTDOWN_GRACE_SECONDS": "5",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+class RunningBot:
+    """The real bot on a loopback port, plus a client that signs requests like Slack."""
+
+    def __init__(self) -> None:
+        self.bot: Bot
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.slack: SlackSender
+
+    async def start(self) -> RunningBot:
+        self.bot = build_bot(load_settings())
+        self._runner = web.AppRunner(build_web_app(self.bot), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        self._session = aiohttp.ClientSession(trust_env=False)
+        self.slack = SlackSender(f"{self.url}/slack/events", SIGNING_SECRET, self._session)
+        return self
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
+        await self.bot.conversations.wait_handled(count, timeout)
+
+    async def get(self, path: str) -> tuple[int, dict]:
+        assert self._session is not None
+        async with self._session.get(self.url + path) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+
+@pytest.fixture
+async def running_bot(bot_env: dict[str, str]) -> AsyncIterator[RunningBot]:
+    bot = await RunningBot().start()
+    yield bot
+    await bot.stop()
