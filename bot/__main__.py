@@ -39,7 +39,7 @@ def serve(settings: Settings) -> int:
             build_web_app(bot),
             host=settings.host,
             port=settings.port,
-            print=None,
+            print=lambda _msg: log.info("listening on %s:%s", settings.host, settings.port),
             shutdown_timeout=settings.shutdown_grace_seconds + 5,
             access_log=None,
         )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.conversations import Conversations, TurnPolicy
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
+from bot.slack.commands import register_agent_command
 from bot.slack.listeners import register_message_listeners
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
@@ -101,6 +102,7 @@ def build_bot(settings: Settings) -> Bot:
         bot_user_id=lambda: identity.user_id,
     )
     register_message_listeners(bolt, conversations)
+    register_agent_command(bolt, repo=repo, default_assistant_id=settings.glm_default_assistant_id)
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
 
 

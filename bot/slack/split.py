@@ -16,9 +16,12 @@ the window of text that fits in the part:
 
 Classes 1-3 are only taken when they keep at least half the window (so a blank line near the
 top does not produce a tiny part); otherwise the latest candidate of any class is used, and a
-hard cut only when there is no candidate at all.  Whitespace at a cut point always stays at
-the *end* of the earlier part: the later part never starts with the separator (leading spaces
-could turn it into an indented code block).
+hard cut only when there is no candidate at all.  Whitespace at a cut point stays at the
+*end* of the earlier part (the cut is placed after the blank-line run, newline or whitespace
+character), so the later part does not start with the separator: leading spaces could turn it
+into an indented code block.  A mid-line cut (3, 4) is never placed where the part's line
+before it, or the line remainder after it, starts with ``` or ~~~, since either could then be
+read as a fence line.
 
 Fences: a fence is a line of optional spaces then at least three backticks or tildes
 (a backtick fence's info string may not contain a backtick), closed by a line of optional
@@ -151,10 +154,10 @@ class _Splitter:
         budget = self.limit - prefix_len
         while True:
             end = min(len(md), start + budget)
-            cut = self._snap(start, self._candidate(start, end), end)
+            cut = self._snap(start, self._candidate(start, end))
             fence = self.fence_at(cut)
             suffix_len = len(fence.closing) + 1 if fence else 0
-            if cut - start + suffix_len <= budget:
+            if prefix_len + cut - start + suffix_len <= self.limit:
                 return cut
             # The closing fence line does not fit: retry with a window that leaves room for
             # it.  The needed suffix only grows between rounds, so this terminates quickly.
@@ -215,7 +218,7 @@ class _Splitter:
             cut -= 1
         return cut if cut > start else end
 
-    def _snap(self, start: int, cut: int, end: int) -> int:
+    def _snap(self, start: int, cut: int) -> int:
         """Never end a part inside a fence's opening line or closing marker."""
         slot = bisect_right(self.open_starts, cut) - 1
         if slot < 0:

@@ -15,7 +15,9 @@ def bot_messages(fake: FakeSlack, channel: str, thread_ts: str) -> list:
 async def test_mention_gets_streamed_threaded_reply(
     running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
-    fake_glm.enqueue(Reply(chunks=["**Hello**", " there, ", "here is a [link](https://example.com)."]))
+    fake_glm.enqueue(
+        Reply(chunks=["**Hello**", " there, ", "here is a [link](https://example.com)."])
+    )
     event = mention_event("hello")
     resp = await running_bot.slack.event(event)
     assert resp.status == 200
@@ -26,7 +28,7 @@ async def test_mention_gets_streamed_threaded_reply(
     final = replies[0]
     assert final.thread_ts == event["ts"]
     assert final.text == "*Hello* there, here is a <https://example.com|link>."
-    section = [b for b in final.blocks if b["type"] == "section"][0]
+    section = next(b for b in final.blocks if b["type"] == "section")
     assert section["text"]["text"] == final.text
     context = [b for b in final.blocks if b["type"] == "context"]
     assert "ChatGLM" in context[0]["elements"][0]["text"]

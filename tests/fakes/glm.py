@@ -275,6 +275,11 @@ class FakeGLM:
         self._register(cid, assistant_id)
         return cid
 
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Make the upstream forget a conversation (expired, deleted, another account's)."""
+        self._conv_meta.pop(conversation_id, None)
+        self.conversations.pop(conversation_id, None)
+
     def release_all(self) -> None:
         """Resume every stalled stream."""
         for s in self.streams:

@@ -216,9 +216,7 @@ def test_blockquote_with_list() -> None:
 
 def test_fenced_code_drops_language_and_escapes() -> None:
     md = "```python\nif a < b and c:\n    print(**kw)  # *not bold*\n```"
-    assert markdown_to_mrkdwn(md) == (
-        "```\nif a &lt; b and c:\n    print(**kw)  # *not bold*\n```"
-    )
+    assert markdown_to_mrkdwn(md) == ("```\nif a &lt; b and c:\n    print(**kw)  # *not bold*\n```")
 
 
 def test_indented_code_block() -> None:
@@ -245,24 +243,14 @@ def test_html_is_escaped_text() -> None:
 def test_table_becomes_padded_code_block() -> None:
     md = "| Name | Qty |\n|------|----:|\n| apple | 3 |\n| kiwi & co | 12 |"
     assert markdown_to_mrkdwn(md) == (
-        "```\n"
-        "Name      | Qty\n"
-        "----------+----\n"
-        "apple     |   3\n"
-        "kiwi &amp; co |  12\n"
-        "```"
+        "```\nName      | Qty\n----------+----\napple     |   3\nkiwi &amp; co |  12\n```"
     )
 
 
 def test_cjk_table_lines_up_by_display_width() -> None:
     md = "| 名字 | 城市 |\n|---|---|\n| 张三 | Beijing |\n| Bob | 上海 |"
     assert markdown_to_mrkdwn(md) == (
-        "```\n"
-        "名字 | 城市\n"
-        "-----+--------\n"
-        "张三 | Beijing\n"
-        "Bob  | 上海\n"
-        "```"
+        "```\n名字 | 城市\n-----+--------\n张三 | Beijing\nBob  | 上海\n```"
     )
 
 
@@ -278,9 +266,7 @@ def test_table_cells_are_plain_text_with_link_urls() -> None:
 
 def test_streamed_prefix_with_unclosed_fence() -> None:
     md = "Here is code:\n\n```python\ndef f(x):\n    return x < 1"
-    assert markdown_to_mrkdwn(md) == (
-        "Here is code:\n\n```\ndef f(x):\n    return x &lt; 1\n```"
-    )
+    assert markdown_to_mrkdwn(md) == ("Here is code:\n\n```\ndef f(x):\n    return x &lt; 1\n```")
 
 
 def test_streamed_prefix_with_just_the_fence_line() -> None:

@@ -139,9 +139,17 @@ def test_line_end_cut_keeps_crlf_together() -> None:
 
 
 def test_hard_cut_keeps_combining_marks_with_base() -> None:
-    md = "e\u0301" * 300  # é as e + COMBINING ACUTE ACCENT
+    md = "x" + "e\u0301" * 300  # é as e + COMBINING ACUTE ACCENT; md[200] is the accent
     parts = check_split(md, 200)
+    assert parts[0] == md[:199]
     assert all(not part.startswith("\u0301") for part in parts)
+
+
+def test_hard_cut_keeps_zero_width_joiner_sequences() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # 5 code points
+    md = "x" * 197 + family + "y" * 100  # a cut at 200 would fall after the 2nd ZWJ
+    parts = check_split(md, 200)
+    assert parts[0] == "x" * 197
 
 
 def test_short_paragraph_boundary_near_start_is_not_used() -> None:
@@ -180,10 +188,17 @@ def test_reopened_fence_keeps_indentation_and_tilde_marker() -> None:
 
 def test_each_part_renders_as_closed_code_block() -> None:
     md = "Intro.\n\n" + _code(30) + "\nDone.\n"
-    for part in split_markdown(md, 200):
-        rendered = render_reply(part)
-        assert rendered.count("```") % 2 == 0
-        assert "\n\n```" not in rendered.split("```\n", 1)[-1] or rendered.endswith("Done.")
+    rendered = [render_reply(part) for part in split_markdown(md, 200)]
+    assert (
+        rendered[0]
+        == "Intro.\n\n```\n"
+        + "".join(f"print({i})  # some comment {i}\n" for i in range(6))
+        + "```"
+    )
+    for text in rendered:
+        assert text.count("```") == 2
+        assert not text.endswith("\n\n```")  # the split's extra newline never shows
+    assert rendered[-1].endswith("```\n\nDone.")
 
 
 def test_unclosed_fence_at_end_stays_open_only_in_last_part() -> None:
@@ -209,13 +224,29 @@ def test_over_long_opening_line_is_not_a_fence() -> None:
 
 
 def test_no_empty_code_block_when_window_ends_in_closing_line() -> None:
-    body = "".join(f"row {i:02d} of code\n" for i in range(10))  # 15 chars a line
-    md = "```\n" + body + "```\n" + "after " * 40
-    # The window of the first part ends inside the closing "```" line.
-    limit = 4 + len(body) + 200 - (4 + len(body) + 2)
-    parts = check_split(md, max(limit, 200))
-    for part in parts:
-        assert "```\n```" not in part
+    body = "".join(f"row {i:02d} of code\n" for i in range(20))  # 15 chars a line
+    md = "```\n" + body + "```" + " " * 10 + "\n" + "after " * 40
+    # limit 310: the first window ends inside the closing line (which starts at 304) and the
+    # last line end in it is right before that line; cutting there would leave the next part
+    # with an empty code block, so the cut moves one code line up.
+    parts = check_split(md, 310)
+    assert parts[0] == "```\n" + body[:-15] + "\n```"
+    assert parts[1].startswith("```\nrow 19 of code\n```          \nafter")
+
+
+def test_blank_line_inside_code_is_not_a_paragraph_boundary() -> None:
+    code = "```\n" + "code line\n" * 12 + "\n" + "code line\n" * 20 + "```\n"
+    parts = check_split(code, 200)
+    # The last line end that leaves room for the closing fence, not the blank line (125).
+    assert parts[0] == code[:195] + "\n```"
+
+
+def test_no_cut_right_after_an_opening_fence_line() -> None:
+    md = "a " * 60 + "\n" + "```python\n" + "x = 1 " * 60 + "\n```\n"
+    parts = check_split(md, 200)
+    # The last line end in the window follows "```python"; the fence moves to part two.
+    assert parts[0] == "a " * 60 + "\n"
+    assert parts[1].startswith("```python\nx = 1")
 
 
 def test_fence_repair() -> None:
@@ -225,11 +256,18 @@ def test_fence_repair() -> None:
     assert fence_repair(md, len(md)) == ("", "")
 
 
-def test_mid_line_cut_does_not_create_a_fence_line() -> None:
-    md = ("word " * 30 + "``` not a fence " + "z" * 30 + " ") * 4
+def test_mid_line_cut_does_not_start_next_part_with_fence_line() -> None:
+    md = "a" * 150 + " " + "b" * 44 + " ```zzz" + "z" * 100
     parts = check_split(md, 200)
-    for part in parts:
-        assert not part.lstrip(" ").startswith("```")
+    assert parts[0] == "a" * 150 + " "  # not after the space at 195: "```zzz" would open a fence
+
+
+def test_mid_line_cut_does_not_end_part_with_fence_line() -> None:
+    # The second line is not a fence (its info string has a backtick), but any prefix of it
+    # ending before the backtick would be one.
+    md = "x " * 20 + "\n" + "```` foo bar baz qux " + "y" * 300 + " `z`"
+    parts = check_split(md, 200)
+    assert parts[0] == "x " * 20 + "\n"
 
 
 # --- performance -------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""The real process: `python -m bot` configuration errors, serving, and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET
+from tests.fakes import FakeGLM, FakeSlack, mention_event
+from tests.fakes.slack_requests import SlackSender
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    for key in list(env):
+        if key.startswith(("SLACK_", "ZHIPUAI_", "GLM_", "DATABASE_URL")):
+            del env[key]
+    env.update(extra)
+    return env
+
+
+async def test_missing_settings_exit_2_with_one_clear_line(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=_env(PYTHONPATH=str(ROOT), ZHIPUAI_API_KEY="sk-secret-value-123"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1, err.decode()
+    assert "SLACK_BOT_TOKEN" in lines[0] and "SLACK_SIGNING_SECRET" in lines[0]
+    assert "ZHIPUAI_API_KEY" not in lines[0]
+    assert "Traceback" not in err.decode()
+    assert "sk-secret-value-123" not in (out + err).decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _read_until(stream: asyncio.StreamReader, needle: str, timeout: float) -> str:
+    seen: list[str] = []
+
+    async def scan() -> str:
+        while True:
+            line = (await stream.readline()).decode()
+            if not line:
+                raise AssertionError("process ended before: " + needle + "\n" + "".join(seen))
+            seen.append(line)
+            if needle in line:
+                return "".join(seen)
+
+    return await asyncio.wait_for(scan(), timeout)
+
+
+async def test_serves_answers_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=_env(
+            PYTHONPATH=str(ROOT),
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_BASE_URL=fake_slack.api_url,
+            ZHIPUAI_API_KEY=GLM_KEY,
+            ZHIPUAI_BASE_URL=fake_glm.base_url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+            PORT=str(port),
+            HOST="127.0.0.1",
+            STREAM_EDIT_INTERVAL="0.1",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr is not None
+        await _read_until(proc.stderr, "listening on", 30)
+        async with aiohttp.ClientSession(trust_env=False) as session:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200
+            sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, session)
+            event = mention_event("hello process")
+            assert (await sender.event(event)).status == 200
+            await fake_slack.wait_for(
+                lambda f: any(
+                    m.text.startswith("Echo") for m in f.thread_replies_by_bot("C0001", event["ts"])
+                ),
+                timeout=10,
+                what="the echo answer",
+            )
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        rest = (await proc.stderr.read()).decode()
+        assert BOT_TOKEN not in rest and SIGNING_SECRET not in rest and GLM_KEY not in rest
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

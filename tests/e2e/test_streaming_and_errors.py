@@ -1,0 +1,238 @@
+"""Streaming edits, turn ordering, thread context and every upstream error path."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from bot.slack.blocks import CURSOR
+from tests.conftest import RunningBot
+from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event, message_event
+
+
+def only_reply(fake: FakeSlack, event: dict):
+    replies = fake.thread_replies_by_bot(event["channel"], event["ts"])
+    assert len(replies) == 1, fake.describe_calls()
+    return replies[0]
+
+
+async def test_answer_grows_by_coalesced_edits_and_ends_complete(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    chunks = [f"word{i} " for i in range(30)]
+    fake_glm.enqueue(Reply(chunks=chunks, chunk_delay=0.03))
+    event = mention_event("count")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+
+    reply = only_reply(fake_slack, event)
+    assert reply.text == "".join(chunks).strip()
+    assert not reply.text.endswith(CURSOR)
+    updates = fake_slack.calls_to("chat.update")
+    assert len(updates) >= 2, "the answer should have grown in place"
+    assert len(updates) <= 8, "edits must be coalesced (about one per interval), not per chunk"
+    texts = [u.args["text"] for u in updates]
+    for earlier, later in itertools.pairwise(texts):
+        assert len(earlier.removesuffix(CURSOR)) <= len(later.removesuffix(CURSOR))
+    intermediate = [u for u in updates[:-1]]
+    for a, b in itertools.pairwise(intermediate):
+        assert b.at - a.at >= 0.2 * 0.9, "at most one edit per STREAM_EDIT_INTERVAL"
+    assert texts[0].endswith(CURSOR)
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert len(posts) == 1 and posts[0].args["thread_ts"] == event["ts"]
+
+
+async def test_two_quick_messages_are_answered_in_order_in_one_conversation(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    root = mention_event("first")
+    await running_bot.slack.event(root)
+    await running_bot.wait_handled(1)
+
+    gate = asyncio.Event()
+    fake_glm.enqueue(Reply(chunks=["answer ", "two"], stall_after=1, gate=gate))
+    fake_glm.enqueue(Reply(chunks=["answer three"]))
+    second = message_event("second", thread_ts=root["ts"])
+    third = message_event("third", thread_ts=root["ts"])
+    await running_bot.slack.event(second)
+    await running_bot.slack.event(third)
+    await fake_glm.wait_for_stream_start(2)
+    # While the second answer is still streaming, the third must not have been sent upstream.
+    assert [r.user_text for r in fake_glm.requests] == ["first", "second"]
+    gate.set()
+    await running_bot.wait_handled(3)
+
+    assert [r.user_text for r in fake_glm.requests] == ["first", "second", "third"]
+    conversation = fake_glm.streams[0].conversation_id
+    assert fake_glm.requests[2].body["conversation_id"] == conversation
+    texts = [m.text for m in fake_slack.thread_replies_by_bot("C0001", root["ts"])]
+    assert texts[1:] == ["answer two", "answer three"]
+
+
+async def test_mention_in_a_human_thread_sends_the_thread_as_context(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    root = fake_slack.add_message("C0001", "Should we ship on Friday?", user="U0001")
+    fake_slack.add_message("C0001", "Only if QA signs off.", user="U0002", thread_ts=root)
+    event = mention_event("what do you think?", thread_ts=root, user="U0001")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+
+    text = fake_glm.requests[0].user_text
+    assert "Should we ship on Friday?" in text
+    assert "[bob]: Only if QA signs off." in text or "bob" in text
+    assert text.rstrip().endswith("what do you think?")
+    assert fake_slack.thread_replies_by_bot("C0001", root), "answered in that thread"
+
+    # Later replies in that thread continue without a mention, and without re-sending context.
+    await running_bot.slack.event(message_event("and on Monday?", thread_ts=root))
+    await running_bot.wait_handled(2)
+    assert fake_glm.requests[1].user_text == "and on Monday?"
+
+
+async def test_empty_mention_gets_help_without_calling_glm(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    event = mention_event("")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    assert fake_glm.requests == []
+    assert "Mention me" in only_reply(fake_slack, event).text
+
+
+async def test_status_refused_falls_back_to_a_placeholder_message(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    fake_slack.fail("assistant.threads.setStatus", "not_allowed_token_type", times=10)
+    gate = asyncio.Event()
+    fake_glm.enqueue(Reply(chunks=["late ", "answer"], stall_after=0, gate=gate))
+    event = mention_event("hello")
+    await running_bot.slack.event(event)
+    await fake_slack.wait_for_call("chat.postMessage")
+    placeholder = only_reply(fake_slack, event)
+    assert placeholder.text.startswith("_…_")
+    gate.set()
+    await running_bot.wait_handled(1)
+    assert only_reply(fake_slack, event).text == "late answer"
+
+
+ERROR_CASES = [
+    (Reply.error(429, "1302"), "GLM error 1302: too many requests right now"),
+    (Reply.error(429, "1113"), "GLM error 1113"),
+    (Reply.error(400, "1301"), "GLM error 1301"),
+    (Reply.error(401, "1002"), "GLM error 1002"),
+    (Reply.error(500, "500"), "GLM error 500"),
+    (Reply.error(400, "1261", flat=True), "GLM error 1261"),
+]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"), ERROR_CASES, ids=lambda v: getattr(v, "http_error", v)
+)
+async def test_upstream_errors_become_a_short_human_message(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM, reply: Reply, expected: str
+) -> None:
+    retryable = (
+        reply.http_error is not None
+        and reply.http_error[0] in (429, 500)
+        and expected
+        in (
+            "GLM error 1302: too many requests right now",
+            "GLM error 500",
+        )
+    )
+    for _ in range(4 if retryable else 1):
+        fake_glm.enqueue(reply)
+    event = mention_event("hello")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    text = only_reply(fake_slack, event).text
+    assert expected in text
+    assert CURSOR not in text
+    assert len(fake_glm.requests) == (4 if retryable else 1), "retry only transient failures"
+    assert "test-glm-key" not in text
+
+
+async def test_transient_429_is_retried_then_answered(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    fake_glm.enqueue(Reply.error(429, "1302", retry_after=0), Reply(chunks=["fine now"]))
+    event = mention_event("hello")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    assert only_reply(fake_slack, event).text == "fine now"
+    assert len(fake_glm.requests) == 2
+    assert fake_glm.requests[0].body["request_id"] == fake_glm.requests[1].body["request_id"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Reply(chunks=["partial ", "answer", " more"], fail_after=2), "GLM error 1301"),
+        (
+            Reply(
+                chunks=["partial ", "answer", " more"],
+                fail_after=2,
+                fail_finish_reason="network_error",
+                fail_code="1234",
+            ),
+            "cut off",
+        ),
+        (Reply(chunks=["partial ", "answer", " more"], drop_after=2), "cut off"),
+    ],
+    ids=["sensitive", "network_error", "dropped"],
+)
+async def test_mid_stream_failure_keeps_partial_answer(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM, reply: Reply, expected: str
+) -> None:
+    fake_glm.enqueue(reply)
+    event = mention_event("hello")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    text = only_reply(fake_slack, event).text
+    assert text.startswith("partial answer")
+    assert expected in text
+    assert CURSOR not in text
+    assert len(fake_glm.requests) == 1, "never retried once text was shown"
+
+
+async def test_idle_upstream_ends_with_partial_answer_and_notice(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    monkeypatch.setenv("GLM_IDLE_TIMEOUT", "0.5")
+    bot = await RunningBot().start()
+    try:
+        fake_glm.enqueue(Reply(chunks=["so far ", "so good", "never"], stall_after=2))
+        event = mention_event("hello")
+        await bot.slack.event(event)
+        await bot.wait_handled(1)
+    finally:
+        await bot.stop()
+    text = only_reply(fake_slack, event).text
+    assert text.startswith("so far so good")
+    assert "timed out" in text
+
+
+async def test_unknown_conversation_starts_a_new_one_and_says_so(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    root = mention_event("first")
+    await running_bot.slack.event(root)
+    await running_bot.wait_handled(1)
+    fake_glm.forget_conversation(fake_glm.streams[0].conversation_id)
+
+    await running_bot.slack.event(message_event("again", thread_ts=root["ts"]))
+    await running_bot.wait_handled(2)
+    assert "conversation_id" in fake_glm.requests[1].body
+    assert "conversation_id" not in fake_glm.requests[2].body
+    last = fake_slack.thread_replies_by_bot("C0001", root["ts"])[-1]
+    assert "started a new one" in last.text
+    # and the new conversation is the one continued next time
+    await running_bot.slack.event(message_event("third", thread_ts=root["ts"]))
+    await running_bot.wait_handled(3)
+    assert fake_glm.requests[3].body["conversation_id"] == fake_glm.streams[-2].conversation_id
