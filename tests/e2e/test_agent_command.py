@@ -4,11 +4,11 @@ through response_url, the choice in the database, and the assistant_id GLM actua
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import ChannelSetting
@@ -435,43 +435,37 @@ async def test_choice_is_shared_by_instances_on_one_database(
 # ------------------------------------------------------------------------------- ack & failures
 
 
+def _database_file(env: dict[str, str]) -> str:
+    return env["DATABASE_URL"].split(":///", 1)[1]
+
+
 async def test_ack_does_not_wait_for_the_database(
-    running_bot: RunningBot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    running_bot: RunningBot, fake_slack: FakeSlack, bot_env: dict[str, str]
 ) -> None:
-    repo = running_bot.bot.repo
-    original = repo.set_channel_assistant
-    entered = asyncio.Event()
-    release = asyncio.Event()
-
-    async def stuck(*args: Any, **kwargs: Any) -> None:
-        entered.set()
-        await release.wait()
-        await original(*args, **kwargs)
-
-    monkeypatch.setattr(repo, "set_channel_assistant", stuck)
-    url = fake_slack.new_response_url()
-
-    resp = await asyncio.wait_for(running_bot.slack.command("drawing", response_url=url), timeout=3)
-
-    assert resp.status == 200
-    await asyncio.wait_for(entered.wait(), timeout=5)
-    assert fake_slack.responses == []  # acked while the database was still busy
-    release.set()
+    # A real fault: another process holds SQLite's write lock, so the bot's write must wait.
+    blocker = sqlite3.connect(_database_file(bot_env), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        url = fake_slack.new_response_url()
+        resp = await asyncio.wait_for(
+            running_bot.slack.command("drawing", response_url=url), timeout=3
+        )
+        assert resp.status == 200
+        assert fake_slack.responses == []  # acked while the database was still locked
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
     body = await response_to(fake_slack, url)
     assert "AI画图（官方）" in body["text"]
     assert await stored(running_bot) == DRAWING
 
 
 async def test_database_failure_gets_a_friendly_ephemeral_error(
-    running_bot: RunningBot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    running_bot: RunningBot, fake_slack: FakeSlack, bot_env: dict[str, str]
 ) -> None:
-    repo = running_bot.bot.repo
-
-    async def broken(*args: Any, **kwargs: Any) -> None:
-        raise OperationalError("UPDATE channel_settings", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(repo, "set_channel_assistant", broken)
-    monkeypatch.setattr(repo, "get_channel_assistant", broken)
+    # A real fault: the table the command needs is gone.
+    with sqlite3.connect(_database_file(bot_env)) as conn:
+        conn.execute("DROP TABLE channel_settings")
 
     for text in ("drawing", "", "default"):
         body = await command(running_bot, fake_slack, text)
@@ -479,7 +473,7 @@ async def test_database_failure_gets_a_friendly_ephemeral_error(
         assert "try again" in body["text"]
         assert "Traceback" not in body["text"]
         assert "OperationalError" not in body["text"]
-        assert "locked" not in body["text"]
+        assert "no such table" not in body["text"]
 
     url = fake_slack.new_response_url()
     option = {"text": {"type": "plain_text", "text": "6. AI画图（官方）"}, "value": DRAWING}
