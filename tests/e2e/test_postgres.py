@@ -1,0 +1,95 @@
+"""The scale-out path on a real PostgreSQL: several instances share one database.
+
+Needs a server at ``TEST_POSTGRES_URL`` (default ``postgresql://root@127.0.0.1:5432/test``);
+each test gets its own freshly created database. Skipped, with the reason shown, only when the
+server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade_to_head
+from bot.store.repository import Repository
+from tests.conftest import RunningBot
+from tests.fakes import FakeGLM, FakeSlack, mention_event, message_event
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    asyncpg = pytest.importorskip("asyncpg")
+    try:
+        admin = await asyncio.wait_for(asyncpg.connect(ADMIN_URL), 5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {type(exc).__name__}: {exc}")
+    name = f"glm_bot_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
+    engine = make_engine(pg_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        await upgrade_to_head(engine)
+        await upgrade_to_head(engine)  # idempotent
+        repo = Repository(engine)
+        claims = await asyncio.gather(*(repo.claim("event:Ev1") for _ in range(20)))
+        assert claims.count(True) == 1
+        created = await asyncio.gather(
+            *(repo.get_or_create_thread("T1", "C1", "1.000001", f"{i:024x}") for i in range(10))
+        )
+        assert sum(1 for _, was_created in created if was_created) == 1
+        assert len({record.assistant_id for record, _ in created}) == 1
+        await repo.set_channel_assistant("T1", "C1", "a" * 24, "U1")
+        await repo.set_channel_assistant("T1", "C1", "b" * 24, "U2")
+        assert await repo.get_channel_assistant("T1", "C1") == "b" * 24
+    finally:
+        await engine.dispose()
+
+
+async def test_two_instances_share_threads_on_postgres(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    pg_url: str,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)  # plain postgresql:// as an operator writes it
+    first = await RunningBot().start()
+    second = await RunningBot().start()
+    try:
+        root = mention_event("started on instance one")
+        await first.slack.event(root)
+        await first.wait_handled(1)
+        follow = message_event("continued on instance two", thread_ts=root["ts"])
+        await second.slack.event(follow)
+        await second.wait_handled(1)
+        # Slack retries an event to the other instance: answered once across both.
+        await first.slack.event(follow, event_id="EvShared", retry_num=None)
+        await second.slack.event(follow, event_id="EvShared", retry_num=1)
+        await first.wait_handled(2)
+        await second.wait_handled(2)
+    finally:
+        await first.stop()
+        await second.stop()
+
+    conversation = fake_glm.streams[0].conversation_id
+    assert [r.user_text for r in fake_glm.requests] == [
+        "started on instance one",
+        "continued on instance two",
+    ]
+    assert fake_glm.requests[1].body["conversation_id"] == conversation
+    assert len(fake_slack.thread_replies_by_bot("C0001", root["ts"])) == 2
