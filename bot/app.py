@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -18,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.conversations import Conversations, TurnPolicy
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
+from bot.recovery import recover_orphans
+from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.listeners import register_message_listeners
 from bot.slack.ratelimit import EditBudget
@@ -53,6 +58,8 @@ class Bot:
     conversations: Conversations
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: AsyncSocketModeHandler | None = None
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -88,6 +95,7 @@ def build_bot(settings: Settings) -> Bot:
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    instance_id = uuid.uuid4().hex[:16]
     conversations = Conversations(
         repo=repo,
         glm=glm,
@@ -100,10 +108,14 @@ def build_bot(settings: Settings) -> Bot:
         ),
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
+        instance_id=instance_id,
     )
     register_message_listeners(bolt, conversations)
     register_agent_command(bolt, repo=repo, default_assistant_id=settings.glm_default_assistant_id)
-    return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
+    register_reply_actions(bolt, repo=repo, conversations=conversations)
+    return Bot(
+        settings, engine, repo, glm, slack, bolt, conversations, identity, instance_id=instance_id
+    )
 
 
 async def start_bot(bot: Bot) -> None:
@@ -128,6 +140,8 @@ async def start_bot(bot: Bot) -> None:
     bot.identity.bot_id = auth.get("bot_id")
     bot.identity.team_id = auth.get("team_id")
     await bot.glm.start()
+    await bot.repo.heartbeat(bot.instance_id)
+    bot.background.append(asyncio.create_task(_housekeeping(bot), name="housekeeping"))
     if bot.settings.socket_mode:
         assert bot.settings.slack_app_token is not None
         bot.socket_handler = AsyncSocketModeHandler(
@@ -152,11 +166,40 @@ async def stop_bot(bot: Bot) -> None:
     if not await bot.conversations.executor.wait_idle(bot.settings.shutdown_grace_seconds):
         log.warning("grace period over; interrupting the turns still running")
         await bot.conversations.executor.cancel_all()
+    for task in bot.background:
+        task.cancel()
+    await asyncio.gather(*bot.background, return_exceptions=True)
+    with contextlib.suppress(Exception):
+        await bot.repo.remove_instance(bot.instance_id)
     await bot.glm.close()
     await bot.engine.dispose()
     session = getattr(bot.slack, "session", None)
     if session is not None:
         await session.close()
+
+
+EVENT_RETENTION = timedelta(days=3)
+
+
+async def _housekeeping(bot: Bot) -> None:
+    """Heartbeat, finalise replies orphaned by crashed instances, prune old event ids."""
+    interval = bot.settings.instance_heartbeat_seconds
+    last_prune = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await bot.repo.heartbeat(bot.instance_id)
+            await recover_orphans(
+                bot.repo, bot.slack, instance_id=bot.instance_id, stale_after=interval * 3
+            )
+            if loop.time() - last_prune > 3600:
+                last_prune = loop.time()
+                await bot.repo.prune_events(EVENT_RETENTION)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("housekeeping failed; will try again", exc_info=True)
+        await asyncio.sleep(interval)
 
 
 BOT_KEY = web.AppKey("bot", Bot)

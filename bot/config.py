@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
     max_input_chars: int = Field(8000, ge=1)
     shutdown_grace_seconds: float = Field(25.0, ge=0)
+    instance_heartbeat_seconds: float = Field(
+        10.0, gt=0, description="replies of an instance silent for 3× this are finalised"
+    )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +19,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Agent, agent_by_id
 from bot.glm.client import AssistantRequest, GLMClient
-from bot.glm.errors import GLMAuthError, GLMBadRequest, GLMError
+from bot.glm.errors import (
+    GLMAuthError,
+    GLMBadRequest,
+    GLMError,
+    GLMStreamInterrupted,
+    GLMTimeout,
+)
 from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, Usage
+from bot.slack.blocks import INTERRUPTED_NOTICE
 from bot.slack.inbound import mentioned_user_ids, slack_to_plain
 from bot.slack.ratelimit import EditBudget
 from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
-from bot.store.repository import Repository, ThreadRecord
+from bot.store.repository import ReplyRecord, Repository, ThreadRecord
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ class TurnOutcome:
     error_code: str | None = None
     usage: Usage | None = None
     notices: list[str] = field(default_factory=list)
+    retryable: bool = False
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -71,6 +79,7 @@ class Conversations:
         policy: TurnPolicy,
         streamer_config: StreamerConfig,
         bot_user_id: Callable[[], str | None],
+        instance_id: str = "",
     ) -> None:
         from bot.concurrency import KeyedSerialExecutor
 
@@ -81,6 +90,7 @@ class Conversations:
         self._policy = policy
         self._streamer_config = streamer_config
         self._bot_user_id = bot_user_id
+        self.instance_id = instance_id
         self.executor = KeyedSerialExecutor()
         self._names: dict[str, str] = {}
         self._auth_error_logged = False
@@ -92,11 +102,11 @@ class Conversations:
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._handle_counted(route, event_id))
+        self.executor.submit(key, lambda: self._counted(self._handle(route, event_id)))
 
-    async def _handle_counted(self, route: Route, event_id: str | None) -> None:
+    async def _counted(self, work: Awaitable[None]) -> None:
         try:
-            await self._handle(route, event_id)
+            await work
         finally:
             async with self._handled_cond:
                 self.handled += 1
@@ -124,23 +134,34 @@ class Conversations:
             )
 
     # -- the turn ----------------------------------------------------------------------------
-    async def _turn(self, route: Route, thread: ThreadRecord | None) -> None:
-        question = slack_to_plain(
-            route.text,
-            bot_user_id=self._bot_user_id(),
-            names=await self._names_for(route.text),
+    def retry(self, reply: ReplyRecord, *, user_id: str) -> None:
+        """Re-ask an interrupted or failed reply's question in the same thread."""
+        route = Route(
+            team_id=reply.team_id,
+            channel_id=reply.channel_id,
+            channel_type="",
+            user_id=user_id,
+            text=reply.question,
+            ts=f"retry-{reply.id}",
+            thread_ts=reply.thread_ts,
+            mention=False,
+            requires_known_thread=True,
         )
-        if not question:
-            await self._post(route, HELP_TEXT)
-            return
-        limit = self._policy.max_input_chars
-        if len(question) > limit:
-            await self._post(
-                route,
-                f":warning: That message is {len(question):,} characters long; the limit is "
-                f"{limit:,}. Please shorten it or split it into several messages.",
-            )
-            return
+        key = (route.team_id, route.channel_id, route.thread_ts)
+
+        async def job() -> None:
+            thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+            await self._turn(route, thread, prompt=reply.question)
+
+        self.executor.submit(key, lambda: self._counted(job()))
+
+    async def _turn(
+        self, route: Route, thread: ThreadRecord | None, *, prompt: str | None = None
+    ) -> None:
+        if prompt is None:
+            prompt = await self._question(route)
+            if prompt is None:
+                return
 
         new_thread = thread is None
         if thread is None:
@@ -152,9 +173,8 @@ class Conversations:
                 route.team_id, route.channel_id, route.thread_ts, assistant_id
             )
         agent = agent_by_id(thread.assistant_id)
-        prompt = question
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
-            prompt = await self._with_thread_context(route, question)
+            prompt = await self._with_thread_context(route, prompt)
 
         turn_id = uuid.uuid4().hex
         reply_id = await self._repo.start_reply(
@@ -165,6 +185,7 @@ class Conversations:
             user_id=route.user_id,
             assistant_id=thread.assistant_id,
             question=prompt,
+            instance_id=self.instance_id,
         )
 
         async def remember(ts: list[str]) -> None:
@@ -196,8 +217,8 @@ class Conversations:
             outcome.status, outcome.error_code = "failed", exc.error
         except asyncio.CancelledError:
             outcome.status = "interrupted"
-            outcome.notices.append(":octagonal_sign: Interrupted: the bot is restarting.")
-            await asyncio.shield(self._finish(streamer, reply_id, outcome))
+            outcome.notices.append(INTERRUPTED_NOTICE)
+            await asyncio.shield(self._finish(streamer, reply_id, outcome, retry=True))
             raise
         except Exception:
             log.exception("turn %s failed", turn_id)
@@ -262,6 +283,7 @@ class Conversations:
             str(exc.http_status) if exc.http_status else type(exc).__name__
         )
         outcome.notices.append(f":warning: {exc.user_message}")
+        outcome.retryable = exc.retryable or isinstance(exc, GLMTimeout | GLMStreamInterrupted)
         if isinstance(exc, GLMAuthError):
             if not self._auth_error_logged:
                 self._auth_error_logged = True
@@ -269,10 +291,13 @@ class Conversations:
             return
         log.warning("turn %s: upstream error %s", turn_id, exc)
 
-    async def _finish(self, streamer: ReplyStreamer, reply_id: int, outcome: TurnOutcome) -> None:
+    async def _finish(
+        self, streamer: ReplyStreamer, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
+    ) -> None:
         notice = "\n".join(outcome.notices) or None
+        retry = retry or outcome.retryable
         try:
-            await streamer.finish(notice)
+            await streamer.finish(notice, retry_value=str(reply_id) if retry else None)
         except Exception:
             log.exception("final edit failed")
             outcome.status = "failed"
@@ -286,6 +311,26 @@ class Conversations:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+    async def _question(self, route: Route) -> str | None:
+        """The user's text as plain text, or None (after telling them) when it cannot be asked."""
+        question = slack_to_plain(
+            route.text,
+            bot_user_id=self._bot_user_id(),
+            names=await self._names_for(route.text),
+        )
+        if not question:
+            await self._post(route, HELP_TEXT)
+            return None
+        limit = self._policy.max_input_chars
+        if len(question) > limit:
+            await self._post(
+                route,
+                f":warning: That message is {len(question):,} characters long; the limit is "
+                f"{limit:,}. Please shorten it or split it into several messages.",
+            )
+            return None
+        return question
+
     async def _post(self, route: Route, text: str) -> None:
         try:
             await self._slack.chat_postMessage(

@@ -26,6 +26,21 @@ def _context(text: str) -> Block:
     }
 
 
+def _sources_text(sources: Sequence[Source]) -> str:
+    """Numbered links, whole links only: a cut inside ``<url|title>`` would break the markup.
+
+    The title is clipped *before* escaping, so a cut can never split ``&amp;`` into ``&am``.
+    """
+    text = "*Sources*"
+    for i, source in enumerate(sources[:MAX_SOURCES], 1):
+        title = escape_mrkdwn(source.title[:150])
+        line = f"\n{i}. <{escape_mrkdwn(source.url)}|{title}>"
+        if len(text) + len(line) > CONTEXT_LIMIT:
+            break
+        text += line
+    return text
+
+
 def reply_message(
     body: str,
     *,
@@ -56,11 +71,7 @@ def reply_message(
             }
         )
     if sources:
-        links = [
-            f"{i}. <{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title)[:150]}>"
-            for i, s in enumerate(sources[:MAX_SOURCES], 1)
-        ]
-        blocks.append(_context("*Sources*\n" + "\n".join(links)))
+        blocks.append(_context(_sources_text(sources)))
     if activity and streaming:
         blocks.append(_context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}"))
     if footer:
@@ -80,21 +91,57 @@ def reply_message(
             }
         )
     if retry_value:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": RETRY_ACTION_ID,
-                        "text": {"type": "plain_text", "text": "Retry"},
-                        "value": retry_value,
-                        "style": "primary",
-                    }
-                ],
-            }
-        )
+        blocks.append(retry_actions(retry_value))
     text = shown
     if images and not body:
         text = " ".join(i.url for i in images[:MAX_IMAGES])
     return text[:SECTION_LIMIT], blocks
+
+
+INTERRUPTED_NOTICE = (
+    ":octagonal_sign: _This answer was interrupted because the bot restarted. "
+    "Press Retry to ask again._"
+)
+
+
+def retry_actions(value: str) -> Block:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": RETRY_ACTION_ID,
+                "text": {"type": "plain_text", "text": "Retry"},
+                "value": value,
+                "style": "primary",
+            }
+        ],
+    }
+
+
+def interrupted_message(
+    text: str, blocks: Sequence[Block] | None, *, notice: str, retry_value: str
+) -> tuple[str, list[Block]]:
+    """A half-written reply, finalised after a crash: keep the text, drop live parts, add Retry."""
+    body = (text or "").removesuffix(CURSOR).rstrip()
+    kept: list[Block] = []
+    for block in blocks or []:
+        if block.get("type") == "actions":
+            continue
+        if block.get("type") == "section":
+            section_text = str(block.get("text", {}).get("text", "")).removesuffix(CURSOR)
+            body = section_text.rstrip() if section_text.strip() not in ("", "_…_") else ""
+            continue
+        if block.get("type") == "context" and _is_activity(block):
+            continue
+        kept.append(block)
+    full = f"{body}\n\n{notice}" if body else notice
+    header = [b for b in kept if b.get("type") == "context"][:1]
+    rest = [b for b in kept if b not in header]
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": full[:SECTION_LIMIT]}}
+    return full[:SECTION_LIMIT], [*header, section, *rest, retry_actions(retry_value)]
+
+
+def _is_activity(block: Block) -> bool:
+    elements = block.get("elements") or [{}]
+    return str(elements[0].get("text", "")).startswith(":hourglass_flowing_sand:")

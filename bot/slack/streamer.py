@@ -106,6 +106,7 @@ class ReplyStreamer:
         self._last_edit = 0.0
         self._status_on = False
         self.gone: str | None = None
+        self._retry_value: str | None = None
         self.first_text_at: float | None = None
 
     # -- public ------------------------------------------------------------------------------
@@ -138,8 +139,9 @@ class ReplyStreamer:
             self._activity = activity
             self._dirty.set()
 
-    async def finish(self, notice: str | None = None) -> None:
+    async def finish(self, notice: str | None = None, *, retry_value: str | None = None) -> None:
         """Final edits: complete text (plus ``notice``), retried until they land."""
+        self._retry_value = retry_value
         await self._stop_flusher()
         tail = self._filter.flush()
         if tail:
@@ -249,6 +251,7 @@ class ReplyStreamer:
             images=self.tools.images if final else (),
             sources=self.tools.sources if final else (),
             stop_value=self._stop_value,
+            retry_value=self._retry_value if final else None,
         )
         return {"text": text, "blocks": blocks}
 

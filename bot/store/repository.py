@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import make_sessionmaker
-from bot.store.models import ChannelSetting, ProcessedEvent, Reply, Thread, utcnow
+from bot.store.models import ChannelSetting, Instance, ProcessedEvent, Reply, Thread, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +180,11 @@ class Repository:
         user_id: str,
         assistant_id: str,
         question: str,
+        instance_id: str | None = None,
     ) -> int:
         async with self._session.begin() as session:
             row = Reply(
+                instance_id=instance_id,
                 turn_id=turn_id,
                 team_id=team_id,
                 channel_id=channel_id,
@@ -229,6 +231,41 @@ class Repository:
     async def replies_with_status(self, status: str) -> list[ReplyRecord]:
         async with self._session() as session:
             rows = await session.scalars(select(Reply).where(Reply.status == status))
+            return [_reply(r) for r in rows]
+
+    async def mark_interrupted(self, reply_id: int) -> bool:
+        """Claim a streaming reply for recovery; only one instance ever wins."""
+        async with self._session.begin() as session:
+            result: Any = await session.execute(
+                update(Reply)
+                .where(Reply.id == reply_id, Reply.status == "streaming")
+                .values(status="interrupted", finished_at=utcnow())
+            )
+            return bool(result.rowcount)
+
+    # -- instances ---------------------------------------------------------------------------
+    async def heartbeat(self, instance_id: str) -> None:
+        now = utcnow()
+        stmt = self._insert(Instance).values(id=instance_id, started_at=now, heartbeat_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"heartbeat_at": now})
+        async with self._session.begin() as session:
+            await session.execute(stmt)
+
+    async def remove_instance(self, instance_id: str) -> None:
+        async with self._session.begin() as session:
+            await session.execute(delete(Instance).where(Instance.id == instance_id))
+
+    async def orphaned_replies(self, *, me: str, stale_before: datetime) -> list[ReplyRecord]:
+        """Replies still ``streaming`` whose instance is gone or has stopped heartbeating."""
+        alive = select(Instance.id).where(Instance.heartbeat_at >= stale_before)
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(Reply).where(
+                    Reply.status == "streaming",
+                    or_(Reply.instance_id.is_(None), Reply.instance_id != me),
+                    or_(Reply.instance_id.is_(None), Reply.instance_id.not_in(alive)),
+                )
+            )
             return [_reply(r) for r in rows]
 
     async def get_reply(self, reply_id: int) -> ReplyRecord | None:

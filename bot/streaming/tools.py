@@ -15,8 +15,13 @@ from typing import Any
 
 from bot.glm.events import ToolCall
 
-_IMAGE_URL = re.compile(r"https?://\S+?\.(?:png|jpe?g|gif|webp)(?:\?\S*)?", re.IGNORECASE)
-_SEARCH_ARG = re.compile(r"""search\(\s*["'](?P<q>.*?)["']""", re.DOTALL)
+# The extension must end the path (not ``.png-cdn.com`` or ``.pngs/``), else the lazy ``\S+?``
+# stops at the first ``.png`` inside a host name and the image URL comes out truncated.
+_IMAGE_URL = re.compile(
+    r"https?://\S+?\.(?:png|jpe?g|gif|webp)(?![\w/-]|\.\w)(?:\?\S*)?", re.IGNORECASE
+)
+# The query ends at the quote that opened it: ``search("what's new")`` is not "what".
+_SEARCH_ARG = re.compile(r"""search\(\s*(?P<quote>["'])(?P<q>.*?)(?P=quote)""", re.DOTALL)
 MAX_ACTIVITY = 150
 
 

@@ -442,9 +442,13 @@ def _database_file(env: dict[str, str]) -> str:
 async def test_ack_does_not_wait_for_the_database(
     running_bot: RunningBot, fake_slack: FakeSlack, bot_env: dict[str, str]
 ) -> None:
-    # A real fault: another process holds SQLite's write lock, so the bot's write must wait.
-    blocker = sqlite3.connect(_database_file(bot_env), isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
+    # A real fault: another connection holds SQLite's write lock, so the bot's write must wait.
+    # The blocker runs in a thread: a blocking sqlite3 call on the event loop would also stall
+    # the bot, whose own transactions need the loop to commit.
+    blocker = sqlite3.connect(
+        _database_file(bot_env), isolation_level=None, check_same_thread=False, timeout=10
+    )
+    await asyncio.to_thread(blocker.execute, "BEGIN IMMEDIATE")
     try:
         url = fake_slack.new_response_url()
         resp = await asyncio.wait_for(
@@ -453,7 +457,7 @@ async def test_ack_does_not_wait_for_the_database(
         assert resp.status == 200
         assert fake_slack.responses == []  # acked while the database was still locked
     finally:
-        blocker.execute("ROLLBACK")
+        await asyncio.to_thread(blocker.execute, "ROLLBACK")
         blocker.close()
     body = await response_to(fake_slack, url)
     assert "AI画图（官方）" in body["text"]
@@ -464,8 +468,11 @@ async def test_database_failure_gets_a_friendly_ephemeral_error(
     running_bot: RunningBot, fake_slack: FakeSlack, bot_env: dict[str, str]
 ) -> None:
     # A real fault: the table the command needs is gone.
-    with sqlite3.connect(_database_file(bot_env)) as conn:
-        conn.execute("DROP TABLE channel_settings")
+    def drop() -> None:
+        with sqlite3.connect(_database_file(bot_env), timeout=10) as conn:
+            conn.execute("DROP TABLE channel_settings")
+
+    await asyncio.to_thread(drop)
 
     for text in ("drawing", "", "default"):
         body = await command(running_bot, fake_slack, text)

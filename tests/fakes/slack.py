@@ -611,6 +611,17 @@ class FakeSlack:
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         replies = sum(1 for m in thread if m.ts != root)
+        inclusive = str(args.get("inclusive", "")).lower() in ("true", "1")
+        oldest, latest = args.get("oldest"), args.get("latest")
+        if oldest or latest:
+            lo = ts_to_micros(str(oldest)) if oldest else -1
+            hi = ts_to_micros(str(latest)) if latest else 1 << 62
+
+            def inside(m: Message) -> bool:
+                t = ts_to_micros(m.ts)
+                return lo <= t <= hi if inclusive else lo < t < hi
+
+            thread = [m for m in thread if inside(m)]
         limit = int(args.get("limit") or 1000)
         offset = _decode_cursor(args.get("cursor"))
         page = thread[offset : offset + limit]

@@ -1,0 +1,100 @@
+"""Finalise replies orphaned by a crashed instance (``kill -9``, OOM, a lost host).
+
+Each instance heartbeats in the database; a reply still ``streaming`` whose instance stopped
+heartbeating is claimed (atomically, so one instance does it) and its Slack message is edited to
+say it was interrupted, keeping the partial text, with a Retry button that re-asks the question.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks import CURSOR, INTERRUPTED_NOTICE, interrupted_message, retry_actions
+from bot.store.models import utcnow
+from bot.store.repository import ReplyRecord, Repository
+
+log = logging.getLogger(__name__)
+
+
+async def recover_orphans(
+    repo: Repository, slack: AsyncWebClient, *, instance_id: str, stale_after: float
+) -> int:
+    stale_before = utcnow() - timedelta(seconds=stale_after)
+    recovered = 0
+    for reply in await repo.orphaned_replies(me=instance_id, stale_before=stale_before):
+        if not await repo.mark_interrupted(reply.id):
+            continue  # another instance got there first
+        recovered += 1
+        try:
+            await _show_interrupted(slack, reply)
+        except SlackApiError as exc:
+            log.warning(
+                "could not mark reply %s interrupted: %s", reply.id, exc.response.get("error")
+            )
+    if recovered:
+        log.info("finalised %d interrupted replies", recovered)
+    return recovered
+
+
+async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord) -> None:
+    value = str(reply.id)
+    if reply.message_ts:
+        message = await _fetch(slack, reply.channel_id, reply.thread_ts, reply.message_ts[-1])
+    else:
+        # Crashed between posting and recording the post: find a still-streaming bot message.
+        message = await _find_streaming(slack, reply.channel_id, reply.thread_ts)
+    if message is not None:
+        text, blocks = interrupted_message(
+            str(message.get("text") or ""),
+            message.get("blocks"),
+            notice=INTERRUPTED_NOTICE,
+            retry_value=value,
+        )
+        await slack.chat_update(
+            channel=reply.channel_id, ts=str(message["ts"]), text=text, blocks=blocks
+        )
+        return
+    await slack.chat_postMessage(
+        channel=reply.channel_id,
+        thread_ts=reply.thread_ts,
+        text=INTERRUPTED_NOTICE,
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": INTERRUPTED_NOTICE}},
+            retry_actions(value),
+        ],
+    )
+
+
+async def _find_streaming(
+    slack: AsyncWebClient, channel: str, thread_ts: str
+) -> dict[str, Any] | None:
+    try:
+        resp = await slack.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+    except SlackApiError:
+        return None
+    for message in reversed(resp.get("messages") or []):
+        text = str(message.get("text") or "")
+        if message.get("bot_id") and (text.endswith(CURSOR) or text.startswith("_…_")):
+            return dict(message)
+    return None
+
+
+async def _fetch(
+    slack: AsyncWebClient, channel: str, thread_ts: str, ts: str
+) -> dict[str, Any] | None:
+    try:
+        resp = await slack.conversations_replies(
+            channel=channel, ts=thread_ts, oldest=ts, latest=ts, inclusive=True, limit=5
+        )
+    except SlackApiError as exc:
+        log.info("could not read message %s: %s", ts, exc.response.get("error"))
+        return None
+    for message in resp.get("messages") or []:
+        if message.get("ts") == ts:
+            return dict(message)
+    return None

@@ -1,0 +1,141 @@
+"""Crash recovery (SIGKILL), graceful SIGTERM, and the Retry button, on the real process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.slack.blocks import RETRY_ACTION_ID
+from tests.bot_process import BotProcess
+from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET, RunningBot
+from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event
+from tests.fakes.slack_requests import SlackSender, block_actions_payload, button_action
+
+
+def _settings(bot_env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**bot_env, "INSTANCE_HEARTBEAT_SECONDS": "0.3", **extra}
+
+
+def _retry_value(message) -> str | None:
+    for block in message.blocks or []:
+        if block.get("type") == "actions":
+            for element in block["elements"]:
+                if element.get("action_id") == RETRY_ACTION_ID:
+                    return str(element["value"])
+    return None
+
+
+async def _send_mention(url: str, event: dict) -> None:
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        resp = await SlackSender(f"{url}/slack/events", SIGNING_SECRET, session).event(event)
+        assert resp.status == 200
+
+
+async def test_sigkill_mid_stream_is_finalised_with_retry_on_restart(
+    tmp_path: Path,
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    fake_glm.enqueue(Reply(chunks=["Half of ", "an answer", " never sent"], stall_after=2))
+    crashed = await BotProcess(tmp_path, **_settings(bot_env)).start()
+    event = mention_event("explain everything")
+    try:
+        await _send_mention(crashed.url, event)
+        await fake_slack.wait_for(
+            lambda f: any(
+                "Half of an answer" in m.text for m in f.thread_replies_by_bot("C0001", event["ts"])
+            ),
+            timeout=10,
+            what="the partial answer",
+        )
+    finally:
+        await crashed.kill()  # SIGKILL: no cleanup at all
+
+    monkeypatch.setenv("INSTANCE_HEARTBEAT_SECONDS", "0.3")
+    survivor = await RunningBot().start()
+    try:
+        message = await fake_slack.wait_for(
+            lambda f: next(
+                (m for m in f.thread_replies_by_bot("C0001", event["ts"]) if _retry_value(m)),
+                None,
+            ),
+            timeout=10,
+            what="the interrupted reply with a Retry button",
+        )
+        assert message.text.startswith("Half of an answer")
+        assert "interrupted" in message.text
+        assert "▍" not in message.text
+        interrupted = await survivor.bot.repo.replies_with_status("interrupted")
+        assert [r.question for r in interrupted] == ["explain everything"]
+
+        fake_glm.enqueue(Reply(chunks=["The whole answer."]))
+        payload = block_actions_payload(
+            [button_action(RETRY_ACTION_ID, _retry_value(message) or "")],
+            message_ts=message.ts,
+            thread_ts=event["ts"],
+            message={
+                "type": "message",
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+            },
+        )
+        assert (await survivor.slack.action(payload)).status == 200
+        assert (await survivor.slack.action(payload)).status == 200  # a double click
+        await survivor.wait_handled(1)
+    finally:
+        await survivor.stop()
+
+    _first, retried = fake_glm.requests
+    assert retried.user_text == "explain everything"
+    assert retried.body["conversation_id"] == fake_glm.streams[0].conversation_id
+    replies = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert replies[-1].text == "The whole answer."
+    assert _retry_value(fake_slack.message("C0001", message.ts)) is None, "button removed"
+
+
+async def test_sigterm_lets_running_answers_finish_then_exits_0(
+    tmp_path: Path, bot_env: dict[str, str], fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    gate = asyncio.Event()
+    fake_glm.enqueue(Reply(chunks=["Almost ", "done", " and finished."], stall_after=2, gate=gate))
+    bot = await BotProcess(tmp_path, **_settings(bot_env)).start()
+    event = mention_event("long question")
+    try:
+        await _send_mention(bot.url, event)
+        await fake_glm.wait_for_stream_state("stalled")
+        bot.signal(signal.SIGTERM)
+        gate.set()
+        assert await bot.wait(30) == 0
+    finally:
+        await bot.kill()
+    (reply,) = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert reply.text == "Almost done and finished."
+
+
+async def test_sigterm_past_grace_finalises_as_interrupted(
+    tmp_path: Path, bot_env: dict[str, str], fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    fake_glm.enqueue(Reply(chunks=["Started ", "but", " stuck"], stall_after=2))
+    bot = await BotProcess(tmp_path, **_settings(bot_env, SHUTDOWN_GRACE_SECONDS="0.3")).start()
+    event = mention_event("slow question")
+    try:
+        await _send_mention(bot.url, event)
+        await fake_glm.wait_for_stream_state("stalled")
+        bot.signal(signal.SIGTERM)
+        assert await bot.wait(30) == 0
+        log = await bot.rest_of_stderr()
+    finally:
+        await bot.kill()
+    (reply,) = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert reply.text.startswith("Started but")
+    assert "interrupted" in reply.text
+    assert _retry_value(reply) is not None
+    for secret in (BOT_TOKEN, SIGNING_SECRET, GLM_KEY):
+        assert secret not in log

@@ -1,0 +1,272 @@
+"""What the reader sees of tool calls, model markup, long answers and Slack's rate limits.
+
+End to end: the real bot on loopback, FakeGLM scripting the wire chunks of wire notes §2.5,
+FakeSlack recording every call. Synchronisation is on recorded calls (``wait_for``) and on
+handled turns (``wait_handled``), never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from bot.slack.blocks import CURSOR
+from bot.slack.render import render_reply
+from tests.conftest import RunningBot
+from tests.fakes import Call, FakeGLM, FakeSlack, Message, Reply, mention_event
+
+JSON = dict[str, Any]
+SEARCH = 'search("Paris 2024 medal table")'
+ACTIVITY = "Searching the web: Paris 2024 medal table"
+OLYMPICS = "https://olympics.com/en/paris-2024/medals"
+CCTV = "https://sports.cctv.com/Paris2024/medal_list/index.shtml"
+
+
+def only_reply(fake: FakeSlack, event: JSON) -> Message:
+    replies = fake.thread_replies_by_bot(event["channel"], event["ts"])
+    assert len(replies) == 1, fake.describe_calls()
+    return replies[0]
+
+
+def blocks_text(blocks: list[JSON] | None) -> str:
+    """Every piece of text in a message's blocks, one per line (for containment checks)."""
+    out: list[str] = []
+    for block in blocks or []:
+        if block.get("type") == "section":
+            out.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            out.extend(e.get("text", "") for e in block["elements"])
+    return "\n".join(out)
+
+
+def context_texts(blocks: list[JSON] | None) -> list[str]:
+    return [
+        e.get("text", "") for b in blocks or [] if b.get("type") == "context" for e in b["elements"]
+    ]
+
+
+def image_urls(blocks: list[JSON] | None) -> list[str]:
+    return [b["image_url"] for b in blocks or [] if b.get("type") == "image"]
+
+
+def shows_activity(call: Call, activity: str) -> bool:
+    if call.method not in ("chat.postMessage", "chat.update") or not call.ok:
+        return False
+    blocks = call.args.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return any(activity in t for t in context_texts(blocks))
+
+
+async def ask(running_bot: RunningBot, text: str) -> JSON:
+    event = mention_event(text)
+    resp = await running_bot.slack.event(event)
+    assert resp.status == 200
+    return event
+
+
+# -- (a) web search: activity while streaming, sources at the end -------------------------------
+
+
+async def test_search_shows_activity_while_streaming_and_sources_at_the_end(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    gate = asyncio.Event()
+    outputs = [
+        {"title": "Medal table <!channel> & more", "link": OLYMPICS, "content": "…"},
+        {"title": "CCTV medals", "link": CCTV, "content": "…"},
+        {"title": "", "link": "", "content": "clicked page"},
+        {"title": "Duplicate", "link": OLYMPICS, "content": "…"},
+    ]
+    fake_glm.enqueue(
+        Reply(
+            chunks=["The United States ", "topped the table."],
+            tool_calls=[
+                (0, Reply.tool("web_browser", input=SEARCH)),
+                (0, Reply.tool("web_browser", outputs=outputs)),
+            ],
+            stall_after=2,  # hold the text back until the activity has been seen
+            gate=gate,
+        )
+    )
+    event = await ask(running_bot, "who won Paris 2024?")
+
+    def activity_seen(f: FakeSlack) -> bool:
+        in_status = any(ACTIVITY in status for _, _, status in f.status_history)
+        return in_status or any(shows_activity(c, ACTIVITY) for c in f.calls)
+
+    await fake_slack.wait_for(activity_seen, what="the search activity")
+    gate.set()
+    await running_bot.wait_handled(1)
+
+    reply = only_reply(fake_slack, event)
+    assert reply.text == "The United States topped the table."
+    everything = blocks_text(reply.blocks)
+    assert "Searching the web" not in everything and ":hourglass" not in everything
+    sources = [t for t in context_texts(reply.blocks) if t.startswith("*Sources*")]
+    assert sources == [
+        "*Sources*\n"
+        f"1. <{OLYMPICS}|Medal table &lt;!channel&gt; &amp; more>\n"
+        f"2. <{CCTV}|CCTV medals>"
+    ]
+    assert "<!channel>" not in json.dumps(reply.blocks)
+
+
+# -- (b)-(d) images from drawing, code and function tools ---------------------------------------
+
+
+async def test_drawing_tool_image_is_shown_in_the_final_message(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    url = "https://sfile.chatglm.cn/testpath/1e9a8dd9-04be-5849-8c92-1b6d2ed86540_0.png"
+    fake_glm.enqueue(
+        Reply(
+            chunks=["Here is your flying pig."],
+            tool_calls=[
+                (0, Reply.tool("drawing_tool", input="A cyberpunk flying pig")),
+                (0, Reply.tool("drawing_tool", outputs=[{"image": url}])),
+            ],
+        )
+    )
+    event = await ask(running_bot, "draw a flying pig")
+    await running_bot.wait_handled(1)
+    reply = only_reply(fake_slack, event)
+    assert image_urls(reply.blocks) == [url]
+    assert reply.text == "Here is your flying pig."
+
+
+async def test_code_interpreter_chart_from_logs_is_shown(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    chart = "https://sfile.chatglm.cn/img2text/00776b9d-e7ea-4034-b624-2b2d57e32ada.jpg"
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()"
+    fake_glm.enqueue(
+        Reply(
+            chunks=["The chart shows ", "steady growth."],
+            tool_calls=[
+                (0, Reply.tool("code_interpreter", input=code)),
+                (0, Reply.tool("code_interpreter", outputs=[{"type": "logs", "logs": chart}])),
+            ],
+        )
+    )
+    event = await ask(running_bot, "plot it")
+    await running_bot.wait_handled(1)
+    reply = only_reply(fake_slack, event)
+    assert image_urls(reply.blocks) == [chart]
+    assert reply.text == "The chart shows steady growth."
+
+
+async def test_mind_map_function_result_is_shown(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    url = "https://sfile.chatglm.cn/markmap/f820b149-e786-43ed-b00c-04e61108d457.png"
+    arguments = "```python\ntool_call(markmap='# Llama 3\\n- Intro\\n- Architecture')\n```"
+    fake_glm.enqueue(
+        Reply(
+            chunks=["Your mind map is ready."],
+            tool_calls=[
+                (0, Reply.tool("function", name="GenerateMindMap", arguments=arguments)),
+                (0, Reply.tool("function", outputs=[{"content": json.dumps({"url": url})}])),
+            ],
+        )
+    )
+    event = await ask(running_bot, "mind map of Llama 3")
+    await running_bot.wait_handled(1)
+    reply = only_reply(fake_slack, event)
+    assert image_urls(reply.blocks) == [url]
+
+
+# -- (e) model markup ---------------------------------------------------------------------------
+
+
+async def test_reasoning_is_never_shown_and_box_tags_are_unwrapped(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    secret = "SECRET-REASONING"
+    fake_glm.enqueue(
+        Reply(
+            chunks=["<thi", f"nk>{secret} step one", f" {secret} step two</th", "ink>The answer"],
+            chunk_delay=0.05,
+        ),
+        Reply(chunks=["<|begin_of", "_box|>42<|end_", "of_box|>"]),
+    )
+    first = await ask(running_bot, "think about it")
+    await running_bot.wait_handled(1)
+    second = await ask(running_bot, "what is six times seven?")
+    await running_bot.wait_handled(2)
+
+    assert only_reply(fake_slack, first).text == "The answer"
+    assert only_reply(fake_slack, second).text == "42"
+    for call in fake_slack.calls:
+        dumped = json.dumps(call.args, ensure_ascii=False)
+        assert secret not in dumped and "think>" not in dumped and "_box|>" not in dumped
+
+
+# -- (f) a long answer over several messages ----------------------------------------------------
+
+
+def long_answer() -> str:
+    """About 12,000 characters: prose, a long fenced code block, more prose."""
+    para = " ".join(f"Sentence {{n}}.{i} explains one more detail of the plan." for i in range(8))
+    before = [para.format(n=n) for n in range(10)]
+    code = "\n".join(
+        f"    total_{i:03d} = compute(step={i}, scale=2.5)  # line {i}" for i in range(110)
+    )
+    after = [para.format(n=n) for n in range(100, 105)]
+    return "\n\n".join([*before, "```python\ndef plan():\n" + code + "\n```", *after]) + "\n"
+
+
+def content_lines(mrkdwn: str) -> list[str]:
+    """Lines of rendered text without fence lines or blank lines (the splitter adds those)."""
+    return [line for line in mrkdwn.splitlines() if line.strip() and line.strip() != "```"]
+
+
+async def test_long_answer_is_split_over_messages_without_loss_or_duplication(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    answer = long_answer()
+    assert 11_000 <= len(answer) <= 13_000
+    chunks = [answer[i : i + 97] for i in range(0, len(answer), 97)]
+    fake_glm.enqueue(Reply(chunks=chunks, chunk_delay=0.004))
+    event = await ask(running_bot, "explain the plan in detail")
+    await running_bot.wait_handled(1, timeout=20)
+
+    replies = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    texts = [m.text for m in replies]
+    assert len(texts) >= 4, fake_slack.describe_calls()
+    for text in texts:
+        assert len(text) <= 3000
+        assert not text.endswith(CURSOR)
+        fences = [line for line in text.splitlines() if line.lstrip().startswith("```")]
+        assert len(fences) % 2 == 0, f"unbalanced fences in:\n{text}"
+    got = [line for text in texts for line in content_lines(text)]
+    assert got == content_lines(render_reply(answer))
+
+
+# -- (g) rate limits and a server error on the final edit ---------------------------------------
+
+
+async def test_429_bursts_and_a_500_on_the_final_edit_still_end_complete(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    chunks = [f"part{i} " for i in range(20)]
+    expected = "".join(chunks).strip()
+    fake_slack.fail("chat.update", "ratelimited", retry_after=1, times=3)
+    fake_slack.fail(
+        "chat.update",
+        "internal_error",
+        status=500,
+        when=lambda args: str(args.get("text", "")) == expected,
+    )
+    fake_glm.enqueue(Reply(chunks=chunks, chunk_delay=0.05))
+    event = await ask(running_bot, "count slowly")
+    await running_bot.wait_handled(1, timeout=30)
+
+    assert only_reply(fake_slack, event).text == expected
+    statuses = [c.status for c in fake_slack.calls_to("chat.update")]
+    assert statuses.count(429) == 3 and statuses.count(500) == 1, fake_slack.describe_calls()
+    assert statuses[-1] == 200
+    for a, b in zip(fake_slack.calls, fake_slack.calls[1:], strict=False):
+        print(f"{b.at - fake_slack.calls[0].at:6.2f} {b.method} {b.status} {str(b.args.get('text'))[-20:]!r}")
+    raise AssertionError

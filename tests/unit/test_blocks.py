@@ -1,0 +1,202 @@
+"""reply_message: the Block Kit payload of one reply, within Slack's limits and never pinging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack.blocks import (
+    CONTEXT_LIMIT,
+    CURSOR,
+    MAX_IMAGES,
+    MAX_SOURCES,
+    RETRY_ACTION_ID,
+    SECTION_LIMIT,
+    STOP_ACTION_ID,
+    reply_message,
+)
+from bot.streaming.tools import Image, Source
+
+Block = dict[str, Any]
+
+
+def types(blocks: list[Block]) -> list[str]:
+    return [b["type"] for b in blocks]
+
+
+def context_text(block: Block) -> str:
+    assert block["type"] == "context"
+    return block["elements"][0]["text"]
+
+
+def action_ids(blocks: list[Block]) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_plain_final_reply_is_one_section() -> None:
+    text, blocks = reply_message("The answer is *42*.")
+    assert text == "The answer is *42*."
+    assert blocks == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "The answer is *42*."}}
+    ]
+
+
+def test_header_is_a_context_block_above_the_text() -> None:
+    _, blocks = reply_message("body", header=":robot_face: *ChatGLM*")
+    assert types(blocks) == ["context", "section"]
+    assert context_text(blocks[0]) == ":robot_face: *ChatGLM*"
+
+
+def test_streaming_shows_a_cursor_and_an_empty_stream_a_placeholder() -> None:
+    text, blocks = reply_message("partial", streaming=True)
+    assert text == "partial" + CURSOR
+    assert blocks[0]["text"]["text"] == "partial" + CURSOR
+    text, blocks = reply_message("", streaming=True)
+    assert text == "_…_"
+    text, blocks = reply_message("")
+    assert text == " ", "Slack rejects an empty section; a final empty body is a space"
+
+
+def test_activity_shows_only_while_streaming_and_is_escaped() -> None:
+    _, blocks = reply_message("x", activity="Searching the web: <!channel> & co", streaming=True)
+    assert types(blocks) == ["section", "context"]
+    activity = context_text(blocks[1])
+    assert "Searching the web: &lt;!channel&gt; &amp; co" in activity
+    assert "<!channel>" not in activity
+    _, blocks = reply_message("x", activity="Searching the web: q", streaming=False)
+    assert types(blocks) == ["section"], "the final message has no activity line"
+
+
+def test_images_become_image_blocks() -> None:
+    images = [
+        Image("https://sfile.chatglm.cn/a.png", "Generated image"),
+        Image("https://sfile.chatglm.cn/b.jpg", ""),
+    ]
+    _, blocks = reply_message("Here you go.", images=images)
+    assert types(blocks) == ["section", "image", "image"]
+    assert blocks[1] == {
+        "type": "image",
+        "image_url": "https://sfile.chatglm.cn/a.png",
+        "alt_text": "Generated image",
+        "title": {"type": "plain_text", "text": "Generated image"},
+    }
+    assert blocks[2]["alt_text"] == "image", "alt_text is required and may not be empty"
+
+
+def test_image_only_reply_uses_the_urls_as_fallback_text() -> None:
+    text, _ = reply_message("", images=[Image("https://x.example/a.png", "Chart")])
+    assert text == "https://x.example/a.png"
+
+
+def test_at_most_ten_images() -> None:
+    images = [Image(f"https://x.example/{i}.png", "Chart") for i in range(25)]
+    _, blocks = reply_message("x", images=images)
+    assert types(blocks).count("image") == MAX_IMAGES
+
+
+def test_sources_are_numbered_links_with_escaped_titles() -> None:
+    sources = [
+        Source("Olympics <!channel> & medals", "https://olympics.com/zh/paris-2024/medals"),
+        Source("<@U123> says hi", "https://example.com/a?b=1&c=2"),
+    ]
+    _, blocks = reply_message("answer", sources=sources)
+    assert types(blocks) == ["section", "context"]
+    text = context_text(blocks[1])
+    assert text.splitlines() == [
+        "*Sources*",
+        "1. <https://olympics.com/zh/paris-2024/medals|Olympics &lt;!channel&gt; &amp; medals>",
+        "2. <https://example.com/a?b=1&amp;c=2|&lt;@U123&gt; says hi>",
+    ]
+    assert "<!channel>" not in text and "<@U123>" not in text
+
+
+def test_long_titles_are_clipped_before_escaping() -> None:
+    """A cut after escaping could leave ``&am`` (a broken entity) at the end of the title."""
+    title = "x" * 148 + "&&&&"
+    _, blocks = reply_message("a", sources=[Source(title, "https://e.example/")])
+    line = context_text(blocks[1]).splitlines()[1]
+    assert line == "1. <https://e.example/|" + "x" * 148 + "&amp;&amp;>"
+
+
+def test_sources_are_capped_and_never_cut_inside_a_link() -> None:
+    sources = [Source(f"Title {i}", f"https://example.com/{'p' * 400}/{i}") for i in range(20)]
+    _, blocks = reply_message("a", sources=sources)
+    text = context_text(blocks[1])
+    assert len(text) <= CONTEXT_LIMIT
+    lines = text.splitlines()[1:]
+    assert 1 <= len(lines) <= MAX_SOURCES
+    for n, line in enumerate(lines, 1):
+        assert line.startswith(f"{n}. <https://") and line.endswith(f"|Title {n - 1}>")
+
+
+def test_at_most_ten_sources() -> None:
+    sources = [Source(f"T{i}", f"https://e.example/{i}") for i in range(30)]
+    _, blocks = reply_message("a", sources=sources)
+    assert len(context_text(blocks[1]).splitlines()) == 1 + MAX_SOURCES
+
+
+def test_stop_button_only_while_streaming() -> None:
+    _, blocks = reply_message("x", streaming=True, stop_value="turn-1")
+    assert action_ids(blocks) == [STOP_ACTION_ID]
+    button = blocks[-1]["elements"][0]
+    assert button["value"] == "turn-1" and button["text"]["text"] == "Stop"
+    _, blocks = reply_message("x", streaming=False, stop_value="turn-1")
+    assert action_ids(blocks) == []
+
+
+def test_retry_button() -> None:
+    _, blocks = reply_message("x", footer=":warning: failed", retry_value="turn-1")
+    assert types(blocks) == ["section", "context", "actions"]
+    button = blocks[-1]["elements"][0]
+    assert button["action_id"] == RETRY_ACTION_ID
+    assert button["value"] == "turn-1" and button["style"] == "primary"
+
+
+def test_block_order_of_a_full_streaming_message() -> None:
+    _, blocks = reply_message(
+        "body",
+        header="head",
+        activity="Running code…",
+        streaming=True,
+        images=[Image("https://x.example/a.png", "Chart")],
+        sources=[Source("t", "https://x.example/")],
+        footer="foot",
+        stop_value="s",
+        retry_value="r",
+    )
+    assert types(blocks) == [
+        "context",  # header
+        "section",
+        "image",
+        "context",  # sources
+        "context",  # activity
+        "context",  # footer
+        "actions",  # stop
+        "actions",  # retry
+    ]
+
+
+def test_limits_hold_for_oversized_input() -> None:
+    body = "word " * 2000  # 10,000 characters
+    many_images = [Image(f"https://x.example/{i}.png", "t" * 3000) for i in range(100)]
+    many_sources = [Source("s" * 1000, f"https://x.example/{i}") for i in range(100)]
+    text, blocks = reply_message(
+        body,
+        header="h" * 5000,
+        activity="a" * 5000,
+        streaming=True,
+        images=many_images,
+        sources=many_sources,
+        footer="f" * 5000,
+        stop_value="s",
+        retry_value="r",
+    )
+    assert len(blocks) <= 50
+    assert len(text) <= SECTION_LIMIT
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= SECTION_LIMIT
+        elif block["type"] == "context":
+            assert all(len(e["text"]) <= CONTEXT_LIMIT for e in block["elements"])
+        elif block["type"] == "image":
+            assert len(block["alt_text"]) <= 2000
+            assert len(block["title"]["text"]) <= 2000
