@@ -54,6 +54,13 @@ class TurnPolicy:
 
 
 @dataclass(slots=True)
+class RunningTurn:
+    task: asyncio.Task[None]
+    team_id: str
+    stopped_by: str | None = None
+
+
+@dataclass(slots=True)
 class TurnOutcome:
     status: str = "done"
     error_code: str | None = None
@@ -95,6 +102,7 @@ class Conversations:
         self._names: dict[str, str] = {}
         self._auth_error_logged = False
         self.accepting = True
+        self._running: dict[str, RunningTurn] = {}
         self.handled = 0
         self._handled_cond = asyncio.Condition()
 
@@ -134,6 +142,15 @@ class Conversations:
             )
 
     # -- the turn ----------------------------------------------------------------------------
+    def stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
+        """Stop a reply streaming in this process; False when it is not running here."""
+        running = self._running.get(turn_id)
+        if running is None or running.team_id != team_id or running.stopped_by is not None:
+            return False
+        running.stopped_by = user_id
+        running.task.cancel()
+        return True
+
     def retry(self, reply: ReplyRecord, *, user_id: str) -> None:
         """Re-ask an interrupted or failed reply's question in the same thread."""
         route = Route(
@@ -200,6 +217,7 @@ class Conversations:
             header=_header(agent) if new_thread else None,
             config=self._streamer_config,
             on_messages=remember,
+            stop_value=turn_id,
         )
         log.info(
             "turn %s: %s/%s assistant=%s conversation=%s",
@@ -210,9 +228,22 @@ class Conversations:
             thread.conversation_id or "new",
         )
         outcome = TurnOutcome()
+        stream_task: asyncio.Task[None] | None = None
         try:
             await streamer.start()
-            await self._stream(thread, route, prompt, turn_id, streamer, outcome)
+            stream_task = asyncio.create_task(
+                self._stream(thread, route, prompt, turn_id, streamer, outcome)
+            )
+            self._running[turn_id] = RunningTurn(stream_task, route.team_id)
+            try:
+                await asyncio.shield(stream_task)
+            except asyncio.CancelledError:
+                stopped_by = self._running[turn_id].stopped_by
+                if stopped_by is None or not stream_task.cancelled():
+                    stream_task.cancel()
+                    raise
+                outcome.status = "stopped"
+                outcome.notices.append(f":black_square_for_stop: _Stopped by <@{stopped_by}>._")
         except ReplyGone as exc:
             outcome.status, outcome.error_code = "failed", exc.error
         except asyncio.CancelledError:
@@ -226,6 +257,8 @@ class Conversations:
             outcome.notices.append(
                 f":warning: Something went wrong on the bot's side (ref `{turn_id[:8]}`)."
             )
+        finally:
+            self._running.pop(turn_id, None)
         await self._finish(streamer, reply_id, outcome)
 
     async def _stream(

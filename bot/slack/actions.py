@@ -1,4 +1,4 @@
-"""Buttons on replies: Retry (re-ask an interrupted or failed question)."""
+"""Buttons on replies: Stop (while streaming) and Retry (re-ask an interrupted question)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversations import Conversations
-from bot.slack.blocks import RETRY_ACTION_ID
+from bot.slack.blocks import RETRY_ACTION_ID, STOP_ACTION_ID
 from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,15 @@ log = logging.getLogger(__name__)
 def register_reply_actions(
     app: AsyncApp, *, repo: Repository, conversations: Conversations
 ) -> None:
+    @app.action(STOP_ACTION_ID)
+    async def on_stop(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        user = str((body.get("user") or {}).get("id") or "")
+        team = str((body.get("team") or {}).get("id") or "")
+        if not conversations.stop(str(action.get("value") or ""), user_id=user, team_id=team):
+            log.info("stop pressed for a reply that is not streaming in this process")
+
     @app.action(RETRY_ACTION_ID)
     async def on_retry(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

@@ -139,3 +139,48 @@ async def test_sigterm_past_grace_finalises_as_interrupted(
     assert _retry_value(reply) is not None
     for secret in (BOT_TOKEN, SIGNING_SECRET, GLM_KEY):
         assert secret not in log
+
+
+async def test_stop_button_cancels_upstream_and_keeps_the_partial_answer(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    from bot.slack.blocks import STOP_ACTION_ID
+
+    fake_glm.enqueue(Reply(chunks=["Thinking out ", "loud", " forever"], stall_after=2))
+    event = mention_event("ramble")
+    await running_bot.slack.event(event)
+    message = await fake_slack.wait_for(
+        lambda f: next(
+            (
+                m
+                for m in f.thread_replies_by_bot("C0001", event["ts"])
+                if "Thinking out loud" in m.text
+            ),
+            None,
+        ),
+        what="the partial answer with its Stop button",
+    )
+    stop = [
+        e
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == STOP_ACTION_ID
+    ]
+    assert stop, "a streaming reply offers Stop"
+    payload = block_actions_payload(
+        [button_action(STOP_ACTION_ID, stop[0]["value"])],
+        message_ts=message.ts,
+        thread_ts=event["ts"],
+        user="U0002",
+    )
+    assert (await running_bot.slack.action(payload)).status == 200
+    await running_bot.wait_handled(1)
+    await fake_glm.wait_for_stream_state("client_closed")
+
+    final = fake_slack.message("C0001", message.ts)
+    assert final.text.startswith("Thinking out loud")
+    assert "Stopped by <@U0002>" in final.text
+    assert not any(b["type"] == "actions" for b in final.blocks)
+    stopped = await running_bot.bot.repo.replies_with_status("stopped")
+    assert len(stopped) == 1

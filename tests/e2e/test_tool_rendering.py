@@ -11,6 +11,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from bot.slack.blocks import CURSOR
 from bot.slack.render import render_reply
 from tests.conftest import RunningBot
@@ -267,6 +269,26 @@ async def test_429_bursts_and_a_500_on_the_final_edit_still_end_complete(
     statuses = [c.status for c in fake_slack.calls_to("chat.update")]
     assert statuses.count(429) == 3 and statuses.count(500) == 1, fake_slack.describe_calls()
     assert statuses[-1] == 200
-    for a, b in zip(fake_slack.calls, fake_slack.calls[1:], strict=False):
-        print(f"{b.at - fake_slack.calls[0].at:6.2f} {b.method} {b.status} {str(b.args.get('text'))[-20:]!r}")
-    raise AssertionError
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "streamer splits by Markdown length (segment_chars=2600) but escaping grows the text "
+        "(< → &lt;): a rendered part over rendered_limit=2900 is cut with '…' and its tail lost"
+    ),
+)
+async def test_long_answer_heavy_in_escaped_characters_loses_nothing(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    rows = "\n".join(f'<tr><td class="c{i}">&lt;{i}&gt; &amp; more</td></tr>' for i in range(120))
+    answer = f"An HTML table:\n\n```html\n<table>\n{rows}\n</table>\n```\n\nThat is all.\n"
+    chunks = [answer[i : i + 97] for i in range(0, len(answer), 97)]
+    fake_glm.enqueue(Reply(chunks=chunks, chunk_delay=0.002))
+    event = await ask(running_bot, "write the table")
+    await running_bot.wait_handled(1, timeout=20)
+
+    texts = [m.text for m in fake_slack.thread_replies_by_bot("C0001", event["ts"])]
+    assert all(len(text) <= 3000 for text in texts)
+    got = [line for text in texts for line in content_lines(text)]
+    assert got == content_lines(render_reply(answer))
