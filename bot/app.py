@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -21,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.conversations import Conversations, TurnPolicy
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
+from bot.policy import AccessPolicy, parse_id_list
 from bot.recovery import recover_orphans
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
+from bot.slack.guard import slack_guard
 from bot.slack.listeners import register_message_listeners
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
@@ -105,6 +109,15 @@ def build_bot(settings: Settings) -> Bot:
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,
             max_input_chars=settings.max_input_chars,
+            access=AccessPolicy(
+                teams=parse_id_list(settings.allowed_team_ids),
+                channels=parse_id_list(settings.allowed_channel_ids),
+                users=parse_id_list(settings.allowed_user_ids),
+            ),
+            refuse_silently_in_channels=settings.refuse_silently_in_channels,
+            user_turns_per_window=settings.user_turns_per_window,
+            user_window_seconds=settings.user_window_seconds,
+            max_concurrent_streams=settings.max_concurrent_streams,
         ),
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
@@ -209,6 +222,12 @@ def build_web_app(bot: Bot) -> web.Application:
     web_app = bot.bolt.web_app(path="/slack/events")
     web_app[BOT_KEY] = bot
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+    web_app.middlewares.append(_time_slack_acks)
+    secret = bot.settings.slack_signing_secret
+    web_app.middlewares.append(
+        slack_guard(signing_secret=secret.get_secret_value() if secret else None)
+    )
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await start_bot(bot)
@@ -217,6 +236,25 @@ def build_web_app(bot: Bot) -> web.Application:
 
     web_app.cleanup_ctx.append(lifecycle)
     return web_app
+
+
+@web.middleware
+async def _time_slack_acks(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path != "/slack/events":
+        return await handler(request)
+    started = time.perf_counter()
+    try:
+        return await handler(request)
+    finally:
+        request.app[BOT_KEY].conversations.metrics.ack_seconds.observe(
+            time.perf_counter() - started
+        )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    bot = request.app[BOT_KEY]
+    m = bot.conversations.metrics
+    return web.Response(body=m.render(), headers={"Content-Type": m.content_type})
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     instance_heartbeat_seconds: float = Field(
         10.0, gt=0, description="replies of an instance silent for 3× this are finalised"
     )
+    allowed_team_ids: str = ""
+    allowed_channel_ids: str = ""
+    allowed_user_ids: str = ""
+    refuse_silently_in_channels: bool = True
+    user_turns_per_window: int = Field(30, ge=0, description="0 disables the per-user limit")
+    user_window_seconds: float = Field(600.0, gt=0)
+    max_concurrent_streams: int = Field(40, ge=1)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

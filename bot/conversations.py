@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from bot.glm.errors import (
     GLMTimeout,
 )
 from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, Usage
+from bot.logs import TURN_ID
+from bot.metrics import Metrics
+from bot.policy import AccessPolicy, UserRateLimiter
 from bot.slack.blocks import INTERRUPTED_NOTICE
 from bot.slack.inbound import mentioned_user_ids, slack_to_plain
 from bot.slack.ratelimit import EditBudget
@@ -51,6 +55,11 @@ class TurnPolicy:
     default_assistant_id: str
     thread_context_limit: int = 20
     max_input_chars: int = 8000
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+    refuse_silently_in_channels: bool = True
+    user_turns_per_window: int = 0
+    user_window_seconds: float = 600.0
+    max_concurrent_streams: int = 40
 
 
 @dataclass(slots=True)
@@ -67,6 +76,7 @@ class TurnOutcome:
     usage: Usage | None = None
     notices: list[str] = field(default_factory=list)
     retryable: bool = False
+    first_chunk_at: float | None = None
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -87,6 +97,7 @@ class Conversations:
         streamer_config: StreamerConfig,
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
+        metrics: Metrics | None = None,
     ) -> None:
         from bot.concurrency import KeyedSerialExecutor
 
@@ -103,6 +114,10 @@ class Conversations:
         self._auth_error_logged = False
         self.accepting = True
         self._running: dict[str, RunningTurn] = {}
+        self.metrics = metrics or Metrics()
+        self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
+        self._user_limit = UserRateLimiter(policy.user_turns_per_window, policy.user_window_seconds)
+        self._background: set[asyncio.Future[None]] = set()
         self.handled = 0
         self._handled_cond = asyncio.Condition()
 
@@ -132,7 +147,37 @@ class Conversations:
         if not self.accepting:
             await self._post(route, ":zzz: I am restarting; please send that again in a minute.")
             return
+        if not self._admitted(route):
+            return
+        wait = self._user_limit.check(route.team_id, route.user_id)
+        if wait is not None:
+            self.metrics.refusals.labels("rate_limited").inc()
+            minutes = max(1, round(wait / 60))
+            unit = "minute" if minutes == 1 else "minutes"
+            await self._post(
+                route,
+                f":hourglass: You have asked {self._policy.user_turns_per_window} questions "
+                f"recently; please try again in about {minutes} {unit}.",
+            )
+            return
         await self._turn(route, thread)
+
+    def _admitted(self, route: Route) -> bool:
+        is_dm = route.channel_type == "im"
+        if self._policy.access.allows(
+            team_id=route.team_id, channel_id=route.channel_id, user_id=route.user_id, is_dm=is_dm
+        ):
+            return True
+        self.metrics.refusals.labels("not_allowed").inc()
+        log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
+        if is_dm or not self._policy.refuse_silently_in_channels:
+            self._later(self._post(route, ":lock: Sorry, this bot is not enabled for you here."))
+        return False
+
+    def _later(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` submitted messages were handled (answered or skipped)."""
@@ -218,6 +263,7 @@ class Conversations:
             config=self._streamer_config,
             on_messages=remember,
             stop_value=turn_id,
+            metrics=self.metrics,
         )
         log.info(
             "turn %s: %s/%s assistant=%s conversation=%s",
@@ -229,8 +275,21 @@ class Conversations:
         )
         outcome = TurnOutcome()
         stream_task: asyncio.Task[None] | None = None
+        started = time.monotonic()
+        token = TURN_ID.set(turn_id)
         try:
-            await streamer.start()
+            if self._slots.locked():
+                self.metrics.queued_turns.inc()
+                try:
+                    await streamer.start("is waiting for a free slot…")
+                    await self._slots.acquire()
+                finally:
+                    self.metrics.queued_turns.dec()
+                await streamer.set_status("is thinking…")
+            else:
+                await streamer.start("is thinking…")
+                await self._slots.acquire()
+            self.metrics.active_streams.inc()
             stream_task = asyncio.create_task(
                 self._stream(thread, route, prompt, turn_id, streamer, outcome)
             )
@@ -259,7 +318,17 @@ class Conversations:
             )
         finally:
             self._running.pop(turn_id, None)
+            if stream_task is not None:
+                self.metrics.active_streams.dec()
+                self._slots.release()
+            TURN_ID.reset(token)
         await self._finish(streamer, reply_id, outcome)
+        self.metrics.turns.labels(outcome.status).inc()
+        self.metrics.turn_seconds.observe(time.monotonic() - started)
+        if streamer.first_text_at is not None and outcome.first_chunk_at is not None:
+            self.metrics.first_text_seconds.observe(
+                max(0.0, streamer.first_text_at - outcome.first_chunk_at)
+            )
 
     async def _stream(
         self,
@@ -281,6 +350,8 @@ class Conversations:
             )
             try:
                 async for event in self._glm.stream(request):
+                    if outcome.first_chunk_at is None:
+                        outcome.first_chunk_at = time.monotonic()
                     if isinstance(event, TextDelta):
                         streamer.append(event.text)
                     elif isinstance(event, ToolCall):
@@ -311,6 +382,7 @@ class Conversations:
                 return
 
     def _record_error(self, turn_id: str, exc: GLMError, outcome: TurnOutcome) -> None:
+        self.metrics.upstream_errors.labels(exc.code or type(exc).__name__).inc()
         outcome.status = "failed"
         outcome.error_code = exc.code or (
             str(exc.http_status) if exc.http_status else type(exc).__name__

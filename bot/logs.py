@@ -10,9 +10,21 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 REDACTED = "[redacted]"
+TURN_ID: ContextVar[str | None] = ContextVar("turn_id", default=None)
+
+
+class TurnContext(logging.Filter):
+    """Stamp every record with the turn it belongs to (ties Slack event, GLM request, reply)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        turn = TURN_ID.get()
+        record.turn_id = turn or ""
+        record.turn = f" [turn {turn[:8]}]" if turn else ""
+        return True
 
 
 class RedactSecrets(logging.Filter):
@@ -59,11 +71,14 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(*, level: str, fmt: str, secrets: Iterable[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(TurnContext())
     handler.addFilter(RedactSecrets(secrets))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s%(turn)s: %(message)s")
+        )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -100,6 +100,11 @@ class RunningBot:
     async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
         await self.bot.conversations.wait_handled(count, timeout)
 
+    async def get_text(self, path: str) -> tuple[int, str]:
+        assert self._session is not None
+        async with self._session.get(self.url + path) as resp:
+            return resp.status, await resp.text()
+
     async def get(self, path: str) -> tuple[int, dict]:
         assert self._session is not None
         async with self._session.get(self.url + path) as resp:

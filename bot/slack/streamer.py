@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.glm.events import ToolCall
+from bot.metrics import Metrics
 from bot.slack.blocks import reply_message
 from bot.slack.ratelimit import EditBudget
 from bot.slack.render import render_reply
@@ -79,7 +80,9 @@ class ReplyStreamer:
         stop_value: str | None = None,
         on_messages: Callable[[list[str]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._client = client
         self._budget = budget
         self._team = team_id
@@ -125,6 +128,10 @@ class ReplyStreamer:
         else:
             await self._post(self._compose("", streaming=True), urgent=True)
         self._flusher = asyncio.create_task(self._run(), name=f"flush:{self._thread_ts}")
+
+    async def set_status(self, status: str) -> None:
+        if self._status_on:
+            await self._set_status(status)
 
     def append(self, text: str) -> None:
         visible = self._filter.feed(text)
@@ -308,6 +315,8 @@ class ReplyStreamer:
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "")) if exc.response is not None else ""
                 status = exc.response.status_code if exc.response is not None else 0
+                if self._metrics is not None:
+                    self._metrics.slack_errors.labels(method, error or str(status)).inc()
                 if error in GONE_ERRORS:
                     self.gone = error
                     log.info("reply in %s/%s is gone: %s", self._channel, self._thread_ts, error)

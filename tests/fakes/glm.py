@@ -146,6 +146,7 @@ class GLMStream:
     assistant_id: str
     events: list[JSON] = field(default_factory=list)
     state: str = "streaming"
+    event_at: list[float] = field(default_factory=list)  # time.monotonic() of each event sent
 
     @property
     def text(self) -> str:
@@ -491,6 +492,7 @@ class FakeGLM:
 
     async def _send(self, resp: web.StreamResponse, stream: GLMStream, event: JSON) -> None:
         stream.events.append(event)
+        stream.event_at.append(time.monotonic())
         data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
         await resp.write(f"data: {data}\n\n".encode())
         await self._notify()

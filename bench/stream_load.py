@@ -1,0 +1,367 @@
+"""Load benchmark: N concurrent streamed replies against Slack's real edit budget.
+
+Not a test. It starts the loopback fakes (``tests/fakes``) with Slack's tiers enforced, runs the
+real bot as ``python -m bot`` configured only by environment variables, fires N signed
+``app_mention`` events at once and measures what a user and an operator would notice: ack
+latency, time to first visible text, edits per reply, 429s, completeness, wall time against the
+budget bound, and the bot's CPU and peak RSS. Everything is on 127.0.0.1 and every wait is
+bounded, so it always stops by itself.
+
+    /work/venv/bin/python bench/stream_load.py [--threads 50] [--channels 10]
+        [--chunks 60] [--chunk-delay 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import platform
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from bot.slack.render import render_reply  # noqa: E402
+from tests.bot_process import BotProcess  # noqa: E402
+from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, SlackSender, mention_event  # noqa: E402
+
+BOT_TOKEN = "xoxb-bench-token"
+SIGNING_SECRET = "bench-signing-secret-0123456789"
+GLM_KEY = "bench-glm-key.secret"
+
+# Slack's tiers as enforced by the fake (and assumed by the bot's EditBudget defaults).
+UPDATE_PER_MINUTE = 50.0
+UPDATE_BURST = 20.0
+POST_PER_SECOND_PER_CHANNEL = 1.0
+
+# Targets this benchmark is judged against (see bench/README.md).
+FIRST_TEXT_P99_TARGET = 1.0
+WALL_FACTOR_TARGET = 1.15
+ACK_P99_TARGET = 0.100
+RSS_TARGET_MB = 200.0
+
+CURSOR = " ▍"
+_QUESTION = re.compile(r"question (\d+)")
+
+
+@dataclass
+class ThreadRun:
+    """One conversation: its event, what the upstream will say, and what was measured."""
+
+    index: int
+    channel: str
+    event: dict
+    answer: str
+    token: str
+    ack_s: float | None = None
+    ack_status: int | None = None
+    first_text_s: float | None = None
+    updates: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def expected(self) -> str:
+        return render_reply(self.answer)
+
+
+def answer_chunks(index: int, chunks: int) -> list[str]:
+    """A ~60-chunk answer with a unique first word (to find its first visible text) and two
+    paragraphs (so rendering is not the identity)."""
+    out = [f"reply-{index:03d} begins. "]
+    for j in range(1, chunks):
+        word = f"word{j:02d}"
+        out.append(f"{word}.\n\n" if j == chunks // 2 else f"{word} ")
+    return out
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation: with 50 samples p99 is the maximum)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def read_proc(pid: int) -> tuple[float, float]:
+    """(CPU seconds user+system, peak RSS in MB) of a live process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (stat fields 14 and 15)
+    hwm_kb = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                hwm_kb = int(line.split()[1])
+    return cpu, hwm_kb / 1024
+
+
+async def drain(stream: asyncio.StreamReader, sink: list[str]) -> None:
+    """Keep reading the bot's stderr so a full pipe never blocks its logging."""
+    while line := await stream.readline():
+        sink.append(line.decode(errors="replace"))
+        del sink[:-500]
+
+
+async def send_event(sender: SlackSender, run: ThreadRun) -> None:
+    start = time.perf_counter()
+    resp = await sender.event(run.event)
+    run.ack_s = time.perf_counter() - start
+    run.ack_status = resp.status
+
+
+def thread_done(slack: FakeSlack, run: ThreadRun) -> bool:
+    """The last bot message of the thread carries final text (no cursor, no placeholder)."""
+    replies = slack.thread_replies_by_bot(run.channel, run.event["ts"])
+    if not replies:
+        return False
+    last = replies[-1].text
+    status = slack.statuses.get((run.channel, run.event["ts"]))
+    return bool(last) and not last.endswith(CURSOR) and last != "_…_" and status in ("", None)
+
+
+def content_lines(mrkdwn: str) -> list[str]:
+    """Lines without fence or blank lines: the rejoin rule for answers split over messages."""
+    return [line for line in mrkdwn.splitlines() if line.strip() and line.strip() != "```"]
+
+
+def exact(run: ThreadRun) -> bool:
+    if len(run.messages) == 1:
+        return run.messages[0] == run.expected
+    got = [line for text in run.messages for line in content_lines(text)]
+    return got == content_lines(run.expected)
+
+
+def measure(slack: FakeSlack, glm: FakeGLM, runs: list[ThreadRun]) -> None:
+    """Fill in first-visible-text latency, edits per reply and the final messages."""
+    first_chunk: dict[int, float] = {}
+    for stream in glm.streams:
+        m = _QUESTION.search(stream.request.user_text)
+        if m and stream.event_at:
+            first_chunk[int(m.group(1))] = stream.event_at[0]
+    owner: dict[str, ThreadRun] = {}  # bot message ts -> its thread
+    by_root = {(r.channel, r.event["ts"]): r for r in runs}
+    for call in slack.calls_to("chat.postMessage"):
+        run = by_root.get((str(call.args.get("channel")), str(call.args.get("thread_ts"))))
+        if run is not None and call.ok and call.response:
+            owner[str(call.response.get("ts"))] = run
+    for call in slack.calls_to("chat.update"):
+        run = owner.get(str(call.args.get("ts")))
+        if run is not None:
+            run.updates += 1
+    for run in runs:
+        start = first_chunk.get(run.index)
+        for call in slack.calls:
+            if (
+                start is not None
+                and call.method in ("chat.postMessage", "chat.update")
+                and call.ok
+                and run.token in str(call.args.get("text", ""))
+            ):
+                run.first_text_s = call.at - start
+                break
+        run.messages = [m.text for m in slack.thread_replies_by_bot(run.channel, run.event["ts"])]
+
+
+async def bench(args: argparse.Namespace) -> int:
+    n, stream_s = args.threads, args.chunks * args.chunk_delay
+    bound_s = (n - UPDATE_BURST) / (UPDATE_PER_MINUTE / 60.0)
+    deadline = max(120.0, 4 * bound_s + 4 * stream_s)
+    with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp:
+        slack = await FakeSlack(token=BOT_TOKEN).start()
+        glm = await FakeGLM(api_key=GLM_KEY).start()
+        bot: BotProcess | None = None
+        drainer: asyncio.Task[None] | None = None
+        try:
+            channels = [f"C{c + 1:04d}" for c in range(args.channels)]
+            for ch in channels:
+                slack.add_channel(ch, name=f"bench-{ch.lower()}")
+            runs = []
+            for i in range(n):
+                chunks = answer_chunks(i, args.chunks)
+                channel = channels[i % len(channels)]
+                event = mention_event(f"question {i}", channel=channel)
+                runs.append(ThreadRun(i, channel, event, "".join(chunks), f"reply-{i:03d}"))
+
+            def script(req: GLMRequest) -> Reply:
+                m = _QUESTION.search(req.user_text)
+                i = int(m.group(1)) if m else 0
+                return Reply(chunks=answer_chunks(i, args.chunks), chunk_delay=args.chunk_delay)
+
+            glm.default_reply = script
+
+            bot = BotProcess(
+                Path(tmp),
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_BASE_URL=slack.api_url,
+                ZHIPUAI_API_KEY=GLM_KEY,
+                ZHIPUAI_BASE_URL=glm.base_url,
+                DATABASE_URL=f"sqlite:///{Path(tmp) / 'bench.db'}",
+                LOG_LEVEL=args.log_level,
+            )
+            await bot.start(timeout=60)
+            assert bot.proc is not None and bot.proc.stderr is not None
+            drainer = asyncio.create_task(drain(bot.proc.stderr, bot.stderr_lines))
+            pid = bot.proc.pid
+            cpu0, _ = read_proc(pid)
+
+            slack.enforce_rate_limits(
+                update_per_minute=UPDATE_PER_MINUTE,
+                update_burst=UPDATE_BURST,
+                post_per_second_per_channel=POST_PER_SECOND_PER_CHANNEL,
+            )
+            connector = aiohttp.TCPConnector(limit=n + 10)
+            async with aiohttp.ClientSession(trust_env=False, connector=connector) as session:
+                sender = SlackSender(f"{bot.url}/slack/events", SIGNING_SECRET, session)
+                t0 = time.monotonic()
+                await asyncio.wait_for(
+                    asyncio.gather(*(send_event(sender, r) for r in runs)), timeout=60
+                )
+                timed_out = False
+                try:
+                    await slack.wait_for(
+                        lambda f: all(thread_done(f, r) for r in runs),
+                        timeout=deadline,
+                        what="every reply to be final",
+                    )
+                except AssertionError:
+                    timed_out = True
+                wall_s = time.monotonic() - t0
+            cpu1, rss_mb = read_proc(pid)  # before the process exits
+            measure(slack, glm, runs)
+            if args.timeline:
+                print_timeline(slack, t0)
+        finally:
+            if bot is not None and bot.proc is not None and bot.proc.returncode is None:
+                bot.signal(signal.SIGTERM)
+                try:
+                    await bot.wait(timeout=30)
+                except TimeoutError:
+                    await bot.kill()
+            if drainer is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(drainer, 5)
+            await glm.stop()
+            await slack.stop()
+
+    return report(args, runs, slack, wall_s, bound_s, stream_s, cpu1 - cpu0, rss_mb, timed_out)
+
+
+def print_timeline(slack: FakeSlack, t0: float) -> None:
+    """Every post and edit, relative to the first event: where the time went."""
+    for call in slack.calls:
+        if call.method in ("chat.postMessage", "chat.update"):
+            text = str(call.args.get("text", ""))
+            kind = "partial" if text.endswith(CURSOR) else "final"
+            print(f"  {call.at - t0:7.3f}s {call.method:16} {call.status} {kind:7} {text[:12]!r}")
+
+
+def report(
+    args: argparse.Namespace,
+    runs: list[ThreadRun],
+    slack: FakeSlack,
+    wall_s: float,
+    bound_s: float,
+    stream_s: float,
+    cpu_s: float,
+    rss_mb: float,
+    timed_out: bool,
+) -> int:
+    """Print the figures and the pass/fail of each target; exit status 1 if any target fails."""
+    n = len(runs)
+    acks = [r.ack_s for r in runs if r.ack_s is not None]
+    firsts = [r.first_text_s for r in runs if r.first_text_s is not None]
+    updates = [r.updates for r in runs]
+    complete = sum(exact(r) for r in runs)
+    limited = dict(slack.rate_limited)
+    n429 = sum(limited.values())
+    target_wall = WALL_FACTOR_TARGET * max(bound_s, stream_s)
+    bad_acks = sum(1 for r in runs if r.ack_status != 200)
+
+    print(
+        f"stream_load: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {platform.platform()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"  threads={n} channels={args.channels} chunks={args.chunks} "
+        f"chunk_delay={args.chunk_delay}s (upstream stream ~{stream_s:.1f}s); Slack tiers: "
+        f"chat.update {UPDATE_PER_MINUTE:g}/min burst {UPDATE_BURST:g}, "
+        f"chat.postMessage {POST_PER_SECOND_PER_CHANNEL:g}/s/channel"
+    )
+    print(
+        f"  ack latency           p50 {percentile(acks, 50) * 1000:7.1f} ms   "
+        f"p99 {percentile(acks, 99) * 1000:7.1f} ms   (non-200: {bad_acks})"
+    )
+    print(
+        f"  first visible text    p50 {percentile(firsts, 50):7.3f} s    "
+        f"p99 {percentile(firsts, 99):7.3f} s    (measured for {len(firsts)}/{n})"
+    )
+    print(
+        f"  chat.update per reply mean {statistics.fmean(updates) if updates else 0:5.2f}   "
+        f"max {max(updates, default=0)}   total {sum(updates)}"
+    )
+    print(f"  429s received         {n429} {limited or ''}")
+    print(f"  replies exact         {complete}/{n}{'  (TIMED OUT waiting)' if timed_out else ''}")
+    print(
+        f"  wall time             {wall_s:6.2f} s   budget bound (N-burst)/rate = "
+        f"{bound_s:6.2f} s   target <= {target_wall:6.2f} s"
+    )
+    print(f"  bot CPU               {cpu_s:6.2f} s total, {cpu_s / n * 1000:6.1f} ms per reply")
+    print(f"  bot peak RSS          {rss_mb:6.1f} MB")
+
+    checks = [
+        ("every reply complete and exact", complete == n and not timed_out),
+        ("zero 429s", n429 == 0),
+        (
+            f"first visible text p99 < {FIRST_TEXT_P99_TARGET:g} s",
+            len(firsts) == n and percentile(firsts, 99) < FIRST_TEXT_P99_TARGET,
+        ),
+        (f"wall time <= {WALL_FACTOR_TARGET:g} x max(bound, stream)", wall_s <= target_wall),
+        (f"ack p99 < {ACK_P99_TARGET * 1000:g} ms", percentile(acks, 99) < ACK_P99_TARGET),
+        (f"peak RSS < {RSS_TARGET_MB:g} MB", rss_mb < RSS_TARGET_MB),
+    ]
+    for name, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
+    for r in runs:
+        if not exact(r):
+            print(
+                f"  incomplete: thread {r.index} in {r.channel}: {len(r.messages)} messages, "
+                f"last {r.messages[-1][-60:]!r}"
+                if r.messages
+                else f"  no reply: {r.index}"
+            )
+            break
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=50, help="concurrent conversations")
+    parser.add_argument("--channels", type=int, default=10, help="channels they are spread over")
+    parser.add_argument("--chunks", type=int, default=60, help="upstream chunks per reply")
+    parser.add_argument("--chunk-delay", type=float, default=0.05, help="seconds between chunks")
+    parser.add_argument("--log-level", default="INFO", help="the bot's LOG_LEVEL (>= INFO)")
+    parser.add_argument("--timeline", action="store_true", help="print every post and edit")
+    args = parser.parse_args(argv)
+    if args.threads < 1 or args.channels < 1 or args.chunks < 2:
+        parser.error("--threads, --channels >= 1 and --chunks >= 2")
+    return asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
