@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.agents import Agent, agent_by_id
 from bot.glm.client import AssistantRequest, GLMClient
@@ -45,6 +46,10 @@ HELP_TEXT = (
     "continue the conversation. Use `/glm-agent` to see or switch the assistant."
 )
 
+DATABASE_DOWN_TEXT = (
+    ":warning: I can't reach my database right now, so I can't answer safely. "
+    "Please try again in a minute."
+)
 NEW_CONVERSATION_NOTICE = (
     "_The previous conversation could not be continued, so I started a new one._"
 )
@@ -125,7 +130,15 @@ class Conversations:
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._counted(self._handle(route, event_id)))
+        self.executor.submit(key, lambda: self._counted(self._guarded(route, event_id)))
+
+    async def _guarded(self, route: Route, event_id: str | None) -> None:
+        """A database outage must not swallow the user's message silently."""
+        try:
+            await self._handle(route, event_id)
+        except SQLAlchemyError as exc:
+            log.error("database error while handling a message: %s", type(exc).__name__)
+            await self._post(route, DATABASE_DOWN_TEXT)
 
     async def _counted(self, work: Awaitable[None]) -> None:
         try:
@@ -406,14 +419,19 @@ class Conversations:
         except Exception:
             log.exception("final edit failed")
             outcome.status = "failed"
+        if streamer.gone:
+            outcome.status, outcome.error_code = "failed", streamer.gone
         usage = outcome.usage
-        await self._repo.finish_reply(
-            reply_id,
-            status=outcome.status,
-            error_code=outcome.error_code,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-        )
+        try:
+            await self._repo.finish_reply(
+                reply_id,
+                status=outcome.status,
+                error_code=outcome.error_code,
+                prompt_tokens=usage.prompt_tokens if usage else None,
+                completion_tokens=usage.completion_tokens if usage else None,
+            )
+        except SQLAlchemyError as exc:
+            log.error("could not record the outcome of reply %s: %s", reply_id, type(exc).__name__)
 
     # -- helpers -----------------------------------------------------------------------------
     async def _question(self, route: Route) -> str | None:

@@ -30,7 +30,7 @@ from bot.metrics import Metrics
 from bot.slack.blocks import reply_message
 from bot.slack.ratelimit import EditBudget
 from bot.slack.render import render_reply
-from bot.slack.split import split_markdown
+from bot.slack.split import MIN_LIMIT, fence_repair, split_point
 from bot.streaming.markup import MarkupFilter
 from bot.streaming.tools import ToolLedger
 
@@ -48,6 +48,13 @@ GONE_ERRORS = frozenset(
     }
 )
 FINAL_ATTEMPTS = 8
+MAX_SHRINKS = 4
+MIN_SEGMENT = max(MIN_LIMIT, 500)
+TOO_LONG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long"})
+
+
+class MessageTooLong(Exception):
+    """Slack refused the message size; the streamer splits smaller and tries again."""
 
 
 class ReplyGone(Exception):
@@ -110,6 +117,9 @@ class ReplyStreamer:
         self._status_on = False
         self.gone: str | None = None
         self._retry_value: str | None = None
+        self._next_is_new_message = False
+        self._limit = self._cfg.segment_chars
+        self._render_cache: tuple[str | None, str] = (None, "")
         self.first_text_at: float | None = None
 
     # -- public ------------------------------------------------------------------------------
@@ -155,9 +165,8 @@ class ReplyStreamer:
             self._pending.append(tail)
         if self.gone:
             return
-        body_extra = f"\n\n{notice}" if notice else ""
         try:
-            await self._flush(final=True, extra=body_extra)
+            await self._flush(final=True, notice=notice or "")
         except ReplyGone:
             pass
         finally:
@@ -194,45 +203,54 @@ class ReplyStreamer:
             await self._flusher
             self._flusher = None
 
-    async def _flush(self, *, final: bool, extra: str = "") -> None:
+    async def _flush(self, *, final: bool, notice: str = "") -> None:
         if self._pending:
             self._segment += "".join(self._pending)
             self._pending.clear()
-        while len(self._segment) > self._cfg.segment_chars:
-            parts = split_markdown(self._segment, self._cfg.segment_chars)
-            if len(parts) < 2:
-                break
-            for part in parts[:-1]:
-                await self._show(part, final=True, continued=True)
-                await self._new_message_slot()
-            self._segment = parts[-1]
-        if (
-            not final
-            and self._segment == self._shown_segment
-            and self._activity == self._shown_activity
-        ):
-            return
-        await self._show(self._segment, final=final, extra=extra)
+        for _ in range(MAX_SHRINKS):
+            try:
+                await self._roll_over(notice if final else "")
+                if (
+                    final
+                    or self._segment != self._shown_segment
+                    or self._activity != self._shown_activity
+                ):
+                    await self._show(self._segment, final=final, notice=notice)
+                return
+            except MessageTooLong:
+                self._limit = max(MIN_SEGMENT, int(self._limit * 0.6))
+                log.warning("Slack said the message is too long; splitting at %d", self._limit)
+        raise ReplyGone("msg_too_long")
 
-    async def _new_message_slot(self) -> None:
-        """The next :meth:`_show` posts a new message instead of editing the current one."""
-        self._current_frozen = True
+    async def _roll_over(self, notice: str) -> None:
+        """Freeze finished messages while the current one is over Slack's limits."""
+        while (cut := self._cut_point(notice)) is not None:
+            close, reopen = fence_repair(self._segment, cut)
+            head, rest = self._segment[:cut] + close, reopen + self._segment[cut:]
+            if head.strip():
+                await self._show(head, final=True, continued=True)
+                self._next_is_new_message = True
+            self._segment = rest
 
-    _current_frozen = False
+    def _cut_point(self, notice: str) -> int | None:
+        segment = self._segment
+        if len(segment) > self._limit:
+            return split_point(segment, self._limit)
+        if len(self._render(segment)) + len(notice) + 2 > self._cfg.rendered_limit:
+            # Escaping made it longer than the raw count suggested: cut a little earlier.
+            return split_point(segment, max(MIN_SEGMENT, int(len(segment) * 0.7)))
+        return None
 
     async def _show(
-        self, md: str, *, final: bool, continued: bool = False, extra: str = ""
+        self, md: str, *, final: bool, continued: bool = False, notice: str = ""
     ) -> None:
-        body = self._render(md) + extra
-        streaming = not final
-        payload = self._compose(
-            body,
-            streaming=streaming,
-            final=final and not continued,
-        )
-        if not self._message_ts or self._current_frozen:
-            self._current_frozen = False
+        body = self._render(md)
+        if notice:
+            body = f"{body}\n\n{notice}" if body else notice
+        payload = self._compose(body, streaming=not final, final=final and not continued)
+        if not self._message_ts or self._next_is_new_message:
             await self._post(payload, urgent=True)
+            self._next_is_new_message = False
         else:
             first_text = self._shown_segment in (None, "") and bool(md)
             await self._update(payload, urgent=final or first_text, retry=final)
@@ -243,10 +261,9 @@ class ReplyStreamer:
             self.first_text_at = self._clock()
 
     def _render(self, md: str) -> str:
-        body = render_reply(md)
-        if len(body) > self._cfg.rendered_limit:
-            body = body[: self._cfg.rendered_limit - 1] + "…"
-        return body
+        if md != self._render_cache[0]:
+            self._render_cache = (md, render_reply(md))
+        return self._render_cache[1]
 
     def _compose(self, body: str, *, streaming: bool, final: bool = False) -> dict[str, Any]:
         header = self._header if not self._message_ts or self._is_first_slot() else None
@@ -263,7 +280,7 @@ class ReplyStreamer:
         return {"text": text, "blocks": blocks}
 
     def _is_first_slot(self) -> bool:
-        return len(self._message_ts) == 1 and not self._current_frozen
+        return len(self._message_ts) == 1 and not self._next_is_new_message
 
     # -- Slack calls -------------------------------------------------------------------------
     async def _post(self, payload: dict[str, Any], *, urgent: bool) -> None:
@@ -317,6 +334,8 @@ class ReplyStreamer:
                 status = exc.response.status_code if exc.response is not None else 0
                 if self._metrics is not None:
                     self._metrics.slack_errors.labels(method, error or str(status)).inc()
+                if error in TOO_LONG_ERRORS:
+                    raise MessageTooLong(error) from exc
                 if error in GONE_ERRORS:
                     self.gone = error
                     log.info("reply in %s/%s is gone: %s", self._channel, self._thread_ts, error)
