@@ -104,7 +104,9 @@ def build_bot(settings: Settings) -> Bot:
         repo=repo,
         glm=glm,
         slack=slack,
-        budget=EditBudget(),
+        budget=EditBudget(
+            per_minute=settings.slack_edits_per_minute, burst=settings.slack_edit_burst
+        ),
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,
@@ -118,6 +120,8 @@ def build_bot(settings: Settings) -> Bot:
             user_turns_per_window=settings.user_turns_per_window,
             user_window_seconds=settings.user_window_seconds,
             max_concurrent_streams=settings.max_concurrent_streams,
+            posts_per_second_per_channel=settings.slack_posts_per_second,
+            post_burst=settings.slack_post_burst,
         ),
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,

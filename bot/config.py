@@ -46,6 +46,12 @@ class Settings(BaseSettings):
 
     # Behaviour
     stream_edit_interval: float = Field(1.0, ge=0, description="seconds between edits of one reply")
+    slack_edits_per_minute: float = Field(
+        50.0, gt=0, description="chat.update budget per workspace"
+    )
+    slack_edit_burst: float = Field(20.0, ge=1)
+    slack_posts_per_second: float = Field(1.0, gt=0, description="chat.postMessage per channel")
+    slack_post_burst: float = Field(5.0, ge=1)
     thread_context_limit: int = Field(
         20, ge=0, le=200, description="earlier thread messages sent when joining a human thread"
     )

@@ -34,7 +34,7 @@ from bot.metrics import Metrics
 from bot.policy import AccessPolicy, UserRateLimiter
 from bot.slack.blocks import INTERRUPTED_NOTICE
 from bot.slack.inbound import mentioned_user_ids, slack_to_plain
-from bot.slack.ratelimit import EditBudget
+from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
@@ -65,6 +65,8 @@ class TurnPolicy:
     user_turns_per_window: int = 0
     user_window_seconds: float = 600.0
     max_concurrent_streams: int = 40
+    posts_per_second_per_channel: float = 1.0
+    post_burst: float = 5.0
 
 
 @dataclass(slots=True)
@@ -120,6 +122,9 @@ class Conversations:
         self.accepting = True
         self._running: dict[str, RunningTurn] = {}
         self.metrics = metrics or Metrics()
+        self._posts = PostBudget(
+            per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
+        )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
         self._user_limit = UserRateLimiter(policy.user_turns_per_window, policy.user_window_seconds)
         self._background: set[asyncio.Future[None]] = set()
@@ -277,6 +282,7 @@ class Conversations:
             on_messages=remember,
             stop_value=turn_id,
             metrics=self.metrics,
+            posts=self._posts,
         )
         log.info(
             "turn %s: %s/%s assistant=%s conversation=%s",

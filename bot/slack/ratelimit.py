@@ -100,3 +100,29 @@ class EditBudget:
 
     def rate_limited(self, team_id: str, retry_after: float) -> None:
         self.bucket(team_id).penalise(retry_after)
+
+
+class PostBudget:
+    """``chat.postMessage`` allows about one message per second per channel, with short bursts."""
+
+    def __init__(
+        self, *, per_second: float = 1.0, burst: float = 5.0, clock: Clock = time.monotonic
+    ) -> None:
+        self._per_second = per_second
+        self._burst = max(1.0, burst)
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def bucket(self, channel_id: str) -> TokenBucket:
+        b = self._buckets.get(channel_id)
+        if b is None:
+            b = self._buckets[channel_id] = TokenBucket(self._per_second, self._burst, self._clock)
+        return b
+
+    async def acquire(self, channel_id: str) -> None:
+        bucket = self.bucket(channel_id)
+        while not bucket.take():  # noqa: ASYNC110 - sleeping until the bucket refills is the point
+            await asyncio.sleep(max(bucket.wait_time(), 0.01))
+
+    def rate_limited(self, channel_id: str, retry_after: float) -> None:
+        self.bucket(channel_id).penalise(retry_after)

@@ -28,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.glm.events import ToolCall
 from bot.metrics import Metrics
 from bot.slack.blocks import reply_message
-from bot.slack.ratelimit import EditBudget
+from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.render import render_reply
 from bot.slack.split import MIN_LIMIT, fence_repair, split_point
 from bot.streaming.markup import MarkupFilter
@@ -88,8 +88,10 @@ class ReplyStreamer:
         on_messages: Callable[[list[str]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
+        posts: PostBudget | None = None,
     ) -> None:
         self._metrics = metrics
+        self._posts = posts
         self._client = client
         self._budget = budget
         self._team = team_id
@@ -284,6 +286,8 @@ class ReplyStreamer:
 
     # -- Slack calls -------------------------------------------------------------------------
     async def _post(self, payload: dict[str, Any], *, urgent: bool) -> None:
+        if self._posts is not None:
+            await self._posts.acquire(self._channel)
         resp = await self._call(
             "chat_postMessage",
             dict(
@@ -344,6 +348,8 @@ class ReplyStreamer:
                     retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
                     if budget:
                         self._budget.rate_limited(self._team, retry_after)
+                    elif self._posts is not None:
+                        self._posts.rate_limited(self._channel, retry_after)
                     wait = retry_after
                 elif status >= 500 or error in ("internal_error", "fatal_error", "request_timeout"):
                     wait = delay
