@@ -116,3 +116,106 @@ async def test_serves_answers_and_stops_cleanly_on_sigterm(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def _run_bot(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str, str]:
+    from tests.bot_process import process_env
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=process_env(**settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return int(proc.returncode or 0), out.decode(), err.decode()
+
+
+def _configured(tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM, **extra: str) -> dict:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_BASE_URL": fake_slack.api_url,
+        "ZHIPUAI_API_KEY": GLM_KEY,
+        "ZHIPUAI_BASE_URL": fake_glm.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        **extra,
+    }
+
+
+async def test_check_reports_what_works_and_what_does_not(
+    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    code, out, err = await _run_bot(
+        tmp_path, "check", **_configured(tmp_path, fake_slack, fake_glm)
+    )
+    assert code == 0, out + err
+    assert "✔ Slack bot token" in out and "✔ BigModel API key" in out and "✔ Database" in out
+
+    code, out, err = await _run_bot(
+        tmp_path,
+        "check",
+        **_configured(
+            tmp_path,
+            fake_slack,
+            fake_glm,
+            ZHIPUAI_API_KEY="wrong.key-123456",
+            SLACK_BOT_TOKEN="xoxb-wrong-token-123",
+        ),
+    )
+    assert code == 1
+    assert "✘ Slack bot token: rejected (invalid_auth)" in out
+    assert "✘ BigModel API key: GLM error 1002" in out
+    assert "wrong.key-123456" not in out + err and "xoxb-wrong-token-123" not in out + err
+
+
+async def test_invalid_slack_token_at_start_exits_with_a_clear_message(
+    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    code, _out, err = await _run_bot(
+        tmp_path,
+        **_configured(
+            tmp_path,
+            fake_slack,
+            fake_glm,
+            SLACK_BOT_TOKEN="xoxb-revoked-000000",
+            PORT=str(_free_port()),
+            HOST="127.0.0.1",
+        ),
+    )
+    assert code == 3
+    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in err
+    assert "Traceback" not in err
+    assert "xoxb-revoked-000000" not in err
+
+
+async def test_unreachable_database_at_start_exits_non_zero(
+    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    code, _out, err = await _run_bot(
+        tmp_path,
+        **_configured(
+            tmp_path,
+            fake_slack,
+            fake_glm,
+            DATABASE_URL="postgresql://nobody@127.0.0.1:1/nowhere",
+            PORT=str(_free_port()),
+            HOST="127.0.0.1",
+        ),
+    )
+    assert code == 3
+    assert "database unreachable" in err
+    assert "Traceback" not in err
+
+
+async def test_migrate_command(tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM) -> None:
+    code, out, err = await _run_bot(
+        tmp_path, "migrate", **_configured(tmp_path, fake_slack, fake_glm)
+    )
+    assert code == 0, err
+    assert "latest schema" in out
+    assert (tmp_path / "bot.db").exists()
