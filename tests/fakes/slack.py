@@ -175,6 +175,9 @@ class FakeSlack:
         self._post_limits: tuple[float, float] | None = None
         self._post_clock: Callable[[], float] = time.monotonic
         self._cond = asyncio.Condition()
+        self.app_token = "xapp-1-test-app-token"
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[JSON] = []
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self.add_user("U0001", name="alice", real_name="Alice Example")
@@ -187,6 +190,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{id}", self._handle_response_url)
+        app.router.add_get("/socket-mode", self._handle_socket)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -196,6 +200,8 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -463,6 +469,11 @@ class FakeSlack:
         token = _bearer(req_headers.get("Authorization")) or args.get("token")
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            ws = self.base_url.replace("http://", "ws://") + "/socket-mode"
+            return 200, {"ok": True, "url": ws}, {}
         if token != self.token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         fault = self._take_fault(method, args)
@@ -480,6 +491,47 @@ class FakeSlack:
         handler = _HANDLERS.get(method)
         body = handler(self, args) if handler else {"ok": True}
         return 200, body, {}
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then relay envelopes from :meth:`socket_send`; record acks."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets),
+                "debug_info": {"host": "fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A0001"},
+            }
+        )
+        await self._notify()
+        try:
+            async for msg in ws:
+                if msg.type.name == "TEXT":
+                    self.socket_acks.append(json.loads(msg.data))
+                    await self._notify()
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+        return ws
+
+    async def socket_send(
+        self, payload: JSON, *, kind: str = "events_api", retry_attempt: int = 0
+    ) -> str:
+        """Deliver one envelope over the newest Socket Mode connection; returns its id."""
+        envelope_id = str(uuid.uuid4())
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": kind,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "" if retry_attempt == 0 else "timeout",
+            }
+        )
+        return envelope_id
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         raw = await request.text()
