@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,6 +30,22 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
             monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     yield
+
+
+SECRETS = (BOT_TOKEN, SIGNING_SECRET, GLM_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every test doubles as a leak check: no secret may appear in anything the code logged."""
+    caplog.set_level(logging.DEBUG, logger="bot")
+    yield
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        if record.exc_info and record.exc_info[1] is not None:
+            text += repr(record.exc_info[1])
+        for secret in SECRETS:
+            assert secret not in text, f"secret leaked in log from {record.name}: {text[:200]}"
 
 
 @pytest.fixture
