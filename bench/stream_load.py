@@ -194,7 +194,9 @@ async def bench(args: argparse.Namespace) -> int:
             for i in range(n):
                 chunks = answer_chunks(i, args.chunks)
                 channel = channels[i % len(channels)]
-                event = mention_event(f"question {i}", channel=channel)
+                user = f"U{1000 + i}"  # one asker per thread: the per-user limit stays out
+                slack.add_user(user, name=f"user{i}")
+                event = mention_event(f"question {i}", channel=channel, user=user)
                 runs.append(ThreadRun(i, channel, event, "".join(chunks), f"reply-{i:03d}"))
 
             def script(req: GLMRequest) -> Reply:

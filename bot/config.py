@@ -142,12 +142,34 @@ def normalize_database_url(url: str) -> str:
 _MISSING = "missing required settings: "
 
 
+def _missing_required(overrides: dict[str, object]) -> list[str]:
+    """The required settings absent from overrides, the environment and ``.env``."""
+    import os
+
+    from dotenv import dotenv_values
+
+    dotenv = {k.upper(): v for k, v in dotenv_values(".env").items() if v}
+
+    def given(name: str) -> bool:
+        return bool(overrides.get(name.lower()) or os.environ.get(name) or dotenv.get(name))
+
+    missing = [n for n in ("SLACK_BOT_TOKEN", "ZHIPUAI_API_KEY") if not given(n)]
+    if not given("SLACK_APP_TOKEN") and not given("SLACK_SIGNING_SECRET"):
+        missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+    return missing
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings, or raise ConfigError with one line naming every missing/invalid one."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         parts: list[str] = []
+        if not any(err["loc"] == () for err in exc.errors()):
+            # Field errors stop pydantic before the "missing" check: report those too.
+            missing = _missing_required(overrides)
+            if missing:
+                parts.append(_MISSING + ", ".join(missing))
         for err in exc.errors():
             msg = str(err["msg"]).removeprefix("Value error, ")
             if err["loc"]:

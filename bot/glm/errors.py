@@ -6,6 +6,7 @@ status. ``retryable`` says whether retrying *before the first byte* may help.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 RETRYABLE_CODES = frozenset({"500", "1234", "1302", "1303", "1305", "1312"})
@@ -14,6 +15,7 @@ QUOTA_CODES = frozenset(
     {"1100", "1110", "1111", "1112", "1113", "1121", "1304", "1308", "1309", "1310", "1311", "1313"}
 )
 RATE_CODES = frozenset({"1302", "1303", "1305", "1312"})
+_CODE = re.compile(r"[0-9A-Za-z_.-]{1,32}")
 
 
 class GLMError(Exception):
@@ -105,7 +107,9 @@ def error_from_payload(
     if not isinstance(body, dict):
         body = payload if isinstance(payload, dict) else {}
     raw_code = body.get("code")
-    code = str(raw_code) if raw_code is not None and str(raw_code) != "" else None
+    code = str(raw_code) if raw_code is not None else None
+    if code is not None and not _CODE.fullmatch(code):
+        code = None  # shown to users in Slack: only a plain platform code may pass through
     raw_message = body.get("message") or body.get("msg") or ""
     message = str(raw_message)[:500]
     return error_for(code, message, http_status=http_status, retry_after=retry_after)

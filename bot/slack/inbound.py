@@ -44,8 +44,8 @@ def slack_to_plain(
             special = target[1:].split("^", 1)[0]
             return "@" + special if special in ("channel", "here", "everyone") else label or ""
         if label:
-            return f"{_unescape(label)} ({_unescape(target)})"
-        return _unescape(target)
+            return f"{label} ({target})"
+        return target
 
     out = _TOKEN.sub(token, text)
     out = _unescape(out)

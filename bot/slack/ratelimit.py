@@ -9,7 +9,9 @@ can never starve the edits that complete a reply.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -75,7 +77,8 @@ class EditBudget:
         self._reserve = min(reserve, self._burst - 1.0)
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
-        self._urgent_waiting: dict[str, int] = {}
+        self._queues: dict[str, tuple[deque[asyncio.Event], deque[asyncio.Event]]] = {}
+        self._open: dict[str, int] = {}
 
     def bucket(self, team_id: str) -> TokenBucket:
         b = self._buckets.get(team_id)
@@ -84,19 +87,48 @@ class EditBudget:
         return b
 
     async def acquire(self, team_id: str, *, urgent: bool) -> None:
+        """Wait for an edit token. Waiters are served first come, first served within their
+        class, so every stream gets its turn; urgent ones go before any routine one."""
         bucket = self.bucket(team_id)
-        if urgent:
-            self._urgent_waiting[team_id] = self._urgent_waiting.get(team_id, 0) + 1
+        urgent_q, routine_q = self._queues.setdefault(team_id, (deque(), deque()))
+        queue = urgent_q if urgent else routine_q
+        ticket = asyncio.Event()
+        queue.append(ticket)
         try:
             while True:
-                # Routine edits also yield to any urgent edit already waiting.
-                reserve = 0.0 if urgent else self._reserve + self._urgent_waiting.get(team_id, 0)
-                if bucket.take(reserve):
-                    return
-                await asyncio.sleep(max(bucket.wait_time(reserve), 0.01))
+                if queue[0] is ticket:
+                    # Routine edits leave a reserve, plus one token per urgent edit waiting.
+                    reserve = 0.0 if urgent else self._routine_reserve(team_id) + len(urgent_q)
+                    if bucket.take(reserve):
+                        return
+                    wait = bucket.wait_time(reserve)
+                    if not urgent and urgent_q:
+                        wait = min(wait, 0.05)  # re-check soon: urgent work may clear
+                    await asyncio.sleep(max(wait, 0.005))
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ticket.wait(), 1.0)
         finally:
-            if urgent:
-                self._urgent_waiting[team_id] -= 1
+            queue.remove(ticket)
+            if queue:
+                queue[0].set()
+
+    def open(self, team_id: str) -> None:
+        """A reply started streaming: it will need one urgent edit to finish."""
+        self._open[team_id] = self._open.get(team_id, 0) + 1
+
+    def close(self, team_id: str) -> None:
+        self._open[team_id] = max(0, self._open.get(team_id, 0) - 1)
+
+    def _routine_reserve(self, team_id: str) -> float:
+        # Keep back a token for every reply that still has to land its final edit (up to the
+        # burst), so progress edits never delay completion: under load, finals come first.
+        return max(self._reserve, min(float(self._open.get(team_id, 0)), self._burst - 1.0))
+
+    def waiting(self, team_id: str) -> tuple[int, int]:
+        """(urgent, routine) edits waiting, for metrics and tests."""
+        urgent_q, routine_q = self._queues.get(team_id, ((), ()))
+        return len(urgent_q), len(routine_q)
 
     def rate_limited(self, team_id: str, retry_after: float) -> None:
         self.bucket(team_id).penalise(retry_after)

@@ -120,6 +120,8 @@ class ReplyStreamer:
         self.gone: str | None = None
         self._retry_value: str | None = None
         self._next_is_new_message = False
+        self._prepaid = False
+        self._opened = False
         self._limit = self._cfg.segment_chars
         self._render_cache: tuple[str | None, str] = (None, "")
         self.first_text_at: float | None = None
@@ -139,6 +141,8 @@ class ReplyStreamer:
             self._status_on = True
         else:
             await self._post(self._compose("", streaming=True), urgent=True)
+        self._budget.open(self._team)
+        self._opened = True
         self._flusher = asyncio.create_task(self._run(), name=f"flush:{self._thread_ts}")
 
     async def set_status(self, status: str) -> None:
@@ -172,6 +176,9 @@ class ReplyStreamer:
         except ReplyGone:
             pass
         finally:
+            if self._opened:
+                self._opened = False
+                self._budget.close(self._team)
             if self._status_on:
                 await self._set_status("")
 
@@ -188,6 +195,11 @@ class ReplyStreamer:
                         await asyncio.wait_for(self._closing.wait(), wait)
                     if self._closing.is_set():
                         return
+                # Wait for the shared budget *before* rendering, so the edit that finally goes
+                # out carries the newest text; give up the wait when the reply ends.
+                editing = bool(self._message_ts) and not self._next_is_new_message
+                if editing and not await self._routine_token():
+                    return
                 self._dirty.clear()
                 try:
                     await self._flush(final=False)
@@ -197,6 +209,22 @@ class ReplyStreamer:
                     log.warning("intermediate edit failed", exc_info=True)
         except asyncio.CancelledError:
             pass
+
+    async def _routine_token(self) -> bool:
+        acquire = asyncio.ensure_future(self._budget.acquire(self._team, urgent=False))
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({acquire, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+            if not acquire.done():
+                acquire.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquire
+        if acquire.cancelled() or acquire.exception() is not None:
+            return False
+        self._prepaid = True  # a token taken is a token used, by this edit or the final one
+        return not self._closing.is_set()
 
     async def _stop_flusher(self) -> None:
         self._closing.set()
@@ -235,13 +263,23 @@ class ReplyStreamer:
             self._segment = rest
 
     def _cut_point(self, notice: str) -> int | None:
+        """Where to end the current message, or None when it fits whole (with ``notice``).
+
+        Measured on the *rendered* text: escaping (``<`` → ``&lt;``) can make it much longer
+        than the Markdown, so the cut shrinks until the part fits Slack's limit.
+        """
         segment = self._segment
-        if len(segment) > self._limit:
-            return split_point(segment, self._limit)
-        if len(self._render(segment)) + len(notice) + 2 > self._cfg.rendered_limit:
-            # Escaping made it longer than the raw count suggested: cut a little earlier.
-            return split_point(segment, max(MIN_SEGMENT, int(len(segment) * 0.7)))
-        return None
+        budget = self._cfg.rendered_limit
+        limit = min(self._limit, max(len(segment), MIN_SEGMENT))
+        while True:
+            cut = split_point(segment, limit) if len(segment) > limit else None
+            if cut is None:
+                size = len(self._render(segment)) + (len(notice) + 2 if notice else 0)
+            else:
+                size = len(render_reply(segment[:cut] + fence_repair(segment, cut)[0]))
+            if size <= budget or limit <= MIN_SEGMENT:
+                return cut
+            limit = max(MIN_SEGMENT, min(limit - 1, int(limit * budget / size * 0.95)))
 
     async def _show(
         self, md: str, *, final: bool, continued: bool = False, notice: str = ""
@@ -329,7 +367,9 @@ class ReplyStreamer:
         attempts = FINAL_ATTEMPTS if retry else 1
         delay = 0.5
         for attempt in range(1, attempts + 1):
-            if budget:
+            if budget and self._prepaid:
+                self._prepaid = False
+            elif budget:
                 await self._budget.acquire(self._team, urgent=urgent)
             try:
                 return await getattr(self._client, method)(**kwargs)

@@ -11,8 +11,6 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
-
 from bot.slack.blocks import CURSOR
 from bot.slack.render import render_reply
 from tests.conftest import RunningBot
@@ -271,13 +269,6 @@ async def test_429_bursts_and_a_500_on_the_final_edit_still_end_complete(
     assert statuses[-1] == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "streamer splits by Markdown length (segment_chars=2600) but escaping grows the text "
-        "(< → &lt;): a rendered part over rendered_limit=2900 is cut with '…' and its tail lost"
-    ),
-)
 async def test_long_answer_heavy_in_escaped_characters_loses_nothing(
     running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:

@@ -19,7 +19,11 @@ BOT_TOKEN = "xoxb-bot-token-123456"
 GLM_KEY = "glm-key.secret-abcdef"
 SIGNING = "signing-secret-abcdef"
 APP_TOKEN = "xapp-app-token-123456"
-REQUIRED = {"slack_bot_token": BOT_TOKEN, "zhipuai_api_key": GLM_KEY, "slack_signing_secret": SIGNING}
+REQUIRED = {
+    "slack_bot_token": BOT_TOKEN,
+    "zhipuai_api_key": GLM_KEY,
+    "slack_signing_secret": SIGNING,
+}
 MISSING_ALL = (
     "missing required settings: SLACK_BOT_TOKEN, ZHIPUAI_API_KEY, "
     "SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"
@@ -150,14 +154,6 @@ def test_several_invalid_values_in_one_line() -> None:
     assert "soon-ish" not in message and "xml" not in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the missing-settings check is a model_validator(mode='after'), which pydantic skips "
-        "when any field fails validation, so load_settings reports the invalid PORT but not the "
-        "missing SLACK_BOT_TOKEN/ZHIPUAI_API_KEY (docstring promises every missing/invalid one)"
-    ),
-)
 def test_invalid_and_missing_are_reported_together() -> None:
     message = message_of(port=70000)
     assert "PORT" in message

@@ -34,7 +34,12 @@ def test_nested_error_shape() -> None:
         {"error": {"code": "1302", "message": "并发数过高"}}, http_status=429, retry_after=3.0
     )
     assert type(err) is GLMRateLimited
-    assert (err.code, err.message, err.http_status, err.retry_after) == ("1302", "并发数过高", 429, 3.0)
+    assert (err.code, err.message, err.http_status, err.retry_after) == (
+        "1302",
+        "并发数过高",
+        429,
+        3.0,
+    )
     assert err.user_message == RATE_MESSAGE
 
 
@@ -72,13 +77,6 @@ def test_message_is_capped_at_500_characters() -> None:
     assert err.message == "x" * 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "error_from_payload copies an upstream 'code' verbatim (any length, any characters) and "
-        "user_message posts it unescaped into Slack notices, so code '<!channel>' pings a channel"
-    ),
-)
 def test_code_from_payload_is_sanitised_before_reaching_user_message() -> None:
     err = error_from_payload({"error": {"code": "<!channel> " + "x" * 1000, "message": "m"}})
     assert "<!channel>" not in err.user_message

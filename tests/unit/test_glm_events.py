@@ -11,31 +11,31 @@ import pytest
 
 from bot.glm.events import TextDelta, ToolCall, Usage, parse_chunk, parse_usage
 
-TEXT_1 = r'''{"id":"20240806165512f413615fbdc94ce6","created":1722934523829,"choices":[{"index":0,"delta":{"role":"assistant","content":"总结","metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1e4f00cf253c4f141c967"}'''
+TEXT_1 = r"""{"id":"20240806165512f413615fbdc94ce6","created":1722934523829,"choices":[{"index":0,"delta":{"role":"assistant","content":"总结","metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1e4f00cf253c4f141c967"}"""
 
-TEXT_2 = r'''{"id":"20240806165512f413615fbdc94ce6","created":1722934523896,"choices":[{"index":0,"delta":{"role":"assistant","content":"。","metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1e4f00cf253c4f141c967"}'''
+TEXT_2 = r"""{"id":"20240806165512f413615fbdc94ce6","created":1722934523896,"choices":[{"index":0,"delta":{"role":"assistant","content":"。","metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1e4f00cf253c4f141c967"}"""
 
-FINAL = r'''{"id":"2024080616285251e6b5e332a0467d","created":1722932976902,"choices":[{"index":0,"finish_reason":"stop","delta":{"role":"assistant","metadata":{}}}],"usage":{"prompt_tokens":3574,"completion_tokens":51,"total_tokens":3625},"status":"completed","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1dec43858e2cffd41c92d"}'''
+FINAL = r"""{"id":"2024080616285251e6b5e332a0467d","created":1722932976902,"choices":[{"index":0,"finish_reason":"stop","delta":{"role":"assistant","metadata":{}}}],"usage":{"prompt_tokens":3574,"completion_tokens":51,"total_tokens":3625},"status":"completed","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1dec43858e2cffd41c92d"}"""
 
-WEB_INPUT = r'''{"id":"202408061840346540a5d4d60d4d47","created":1722940837217,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"web_browser","web_browser":{"input":"search(\"巴黎奥运会奖牌排行\")"}}],"metadata":{}}}],"status":"in_process","assistant_id":"659e54b1b8006379b4b2abd6","conversation_id":"66b1fda2e622113b69a20639"}'''
+WEB_INPUT = r"""{"id":"202408061840346540a5d4d60d4d47","created":1722940837217,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"web_browser","web_browser":{"input":"search(\"巴黎奥运会奖牌排行\")"}}],"metadata":{}}}],"status":"in_process","assistant_id":"659e54b1b8006379b4b2abd6","conversation_id":"66b1fda2e622113b69a20639"}"""
 
-WEB_OUTPUTS = r'''{"id":"202408061840346540a5d4d60d4d47","created":1722940838924,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"web_browser","web_browser":{"outputs":[{"title":"奖牌统计 - 2024年巴黎奥运会奖牌榜 - Olympics.com","link":"https://olympics.com/zh/paris-2024/medals","content":"2024年巴黎奥运会…"},{"title":"…","link":"https://sports.cctv.com/Paris2024/medal_list/index.shtml","content":"…"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"659e54b1b8006379b4b2abd6","conversation_id":"66b1fda2e622113b69a20639"}'''
+WEB_OUTPUTS = r"""{"id":"202408061840346540a5d4d60d4d47","created":1722940838924,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"web_browser","web_browser":{"outputs":[{"title":"奖牌统计 - 2024年巴黎奥运会奖牌榜 - Olympics.com","link":"https://olympics.com/zh/paris-2024/medals","content":"2024年巴黎奥运会…"},{"title":"…","link":"https://sports.cctv.com/Paris2024/medal_list/index.shtml","content":"…"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"659e54b1b8006379b4b2abd6","conversation_id":"66b1fda2e622113b69a20639"}"""
 
-DRAW_INPUT = r'''{"id":"20240806183256277dcc4fc4ec4587","created":1722940386355,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"drawing_tool","drawing_tool":{"input":"A cyberpunk-themed flying pig, viewed from a satellite perspective. …"}}],"metadata":{}}}],"status":"in_process","assistant_id":"66437ef3d920bdc5c60f338e","conversation_id":"66b1fbd82967d5c77d41ca1c"}'''
+DRAW_INPUT = r"""{"id":"20240806183256277dcc4fc4ec4587","created":1722940386355,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"drawing_tool","drawing_tool":{"input":"A cyberpunk-themed flying pig, viewed from a satellite perspective. …"}}],"metadata":{}}}],"status":"in_process","assistant_id":"66437ef3d920bdc5c60f338e","conversation_id":"66b1fbd82967d5c77d41ca1c"}"""
 
-DRAW_OUTPUTS = r'''{"id":"20240806183256277dcc4fc4ec4587","created":1722940392231,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"drawing_tool","drawing_tool":{"outputs":[{"image":"https://sfile.chatglm.cn/testpath/1e9a8dd9-04be-5849-8c92-1b6d2ed86540_0.png"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"66437ef3d920bdc5c60f338e","conversation_id":"66b1fbd82967d5c77d41ca1c"}'''
+DRAW_OUTPUTS = r"""{"id":"20240806183256277dcc4fc4ec4587","created":1722940392231,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"drawing_tool","drawing_tool":{"outputs":[{"image":"https://sfile.chatglm.cn/testpath/1e9a8dd9-04be-5849-8c92-1b6d2ed86540_0.png"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"66437ef3d920bdc5c60f338e","conversation_id":"66b1fbd82967d5c77d41ca1c"}"""
 
-CODE_INPUT = r'''{"id":"2024080616285251e6b5e332a0467d","created":1722932968453,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"code_interpreter","code_interpreter":{"input":"import matplotlib.pyplot as plt\\nimport matplotlib.dates as mdates\\n…\\nplt.show()"}}],"metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1dec43858e2cffd41c92d"}'''
+CODE_INPUT = r"""{"id":"2024080616285251e6b5e332a0467d","created":1722932968453,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"code_interpreter","code_interpreter":{"input":"import matplotlib.pyplot as plt\\nimport matplotlib.dates as mdates\\n…\\nplt.show()"}}],"metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1dec43858e2cffd41c92d"}"""
 
-CODE_OUTPUTS = r'''{"id":"2024080616285251e6b5e332a0467d","created":1722932971802,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"code_interpreter","code_interpreter":{"outputs":[{"type":"logs","logs":"https://sfile.chatglm.cn/img2text/00776b9d-e7ea-4034-b624-2b2d57e32ada.jpg"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1dec43858e2cffd41c92d"}'''
+CODE_OUTPUTS = r"""{"id":"2024080616285251e6b5e332a0467d","created":1722932971802,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"code_interpreter","code_interpreter":{"outputs":[{"type":"logs","logs":"https://sfile.chatglm.cn/img2text/00776b9d-e7ea-4034-b624-2b2d57e32ada.jpg"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"65a265419d72d299a9230616","conversation_id":"66b1dec43858e2cffd41c92d"}"""
 
-FUNCTION_INPUT = r'''{"id":"20240807112820a596643f968749f0","created":1723001422554,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"function","function":{"name":"GenerateMindMap","arguments":"```python\ntool_call(markmap='# Llama 3模型\\n- 引言\\n- 模型架构 …')\n```"}}],"metadata":{}}}],"status":"in_process","assistant_id":"664e0cade018d633146de0d2","conversation_id":"66b2e9d4a475eb421f34ee6c"}'''
+FUNCTION_INPUT = r"""{"id":"20240807112820a596643f968749f0","created":1723001422554,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"function","function":{"name":"GenerateMindMap","arguments":"```python\ntool_call(markmap='# Llama 3模型\\n- 引言\\n- 模型架构 …')\n```"}}],"metadata":{}}}],"status":"in_process","assistant_id":"664e0cade018d633146de0d2","conversation_id":"66b2e9d4a475eb421f34ee6c"}"""
 
-FUNCTION_OUTPUTS = r'''{"id":"20240807112820a596643f968749f0","created":1723001425799,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"function","function":{"outputs":[{"content":"{\"url\":\"https://sfile.chatglm.cn/markmap/f820b149-e786-43ed-b00c-04e61108d457.png\"}"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"664e0cade018d633146de0d2","conversation_id":"66b2e9d4a475eb421f34ee6c"}'''
+FUNCTION_OUTPUTS = r"""{"id":"20240807112820a596643f968749f0","created":1723001425799,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"function","function":{"outputs":[{"content":"{\"url\":\"https://sfile.chatglm.cn/markmap/f820b149-e786-43ed-b00c-04e61108d457.png\"}"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"664e0cade018d633146de0d2","conversation_id":"66b2e9d4a475eb421f34ee6c"}"""
 
-RETRIEVAL_OUTPUTS = r'''{"id":"…","created":1722932971802,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"retrieval","retrieval":{"outputs":[{"text":"something to retrieve","document":"doc1.pdf"},{"text":"something to retrieve","document":"doc2.pdf"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"…","conversation_id":"…"}'''
+RETRIEVAL_OUTPUTS = r"""{"id":"…","created":1722932971802,"choices":[{"index":0,"delta":{"role":"tool","tool_calls":[{"index":0,"type":"retrieval","retrieval":{"outputs":[{"text":"something to retrieve","document":"doc1.pdf"},{"text":"something to retrieve","document":"doc2.pdf"}]}}],"metadata":{}}}],"status":"in_process","assistant_id":"…","conversation_id":"…"}"""
 
-FAILED = r'''{"id":"…","created":1722932976902,"choices":[{"index":0,"finish_reason":"sensitive","delta":{"role":"assistant","content":"","metadata":{}}}],"status":"failed","last_error":{"code":"1301","message":"系统检测到输入或生成内容可能包含不安全或敏感内容，请您避免输入易产生敏感内容的提示语，感谢您的配合。"},"assistant_id":"…","conversation_id":"…"}'''
+FAILED = r"""{"id":"…","created":1722932976902,"choices":[{"index":0,"finish_reason":"sensitive","delta":{"role":"assistant","content":"","metadata":{}}}],"status":"failed","last_error":{"code":"1301","message":"系统检测到输入或生成内容可能包含不安全或敏感内容，请您避免输入易产生敏感内容的提示语，感谢您的配合。"},"assistant_id":"…","conversation_id":"…"}"""
 
 
 def chunk(raw: str) -> dict[str, Any]:
@@ -220,7 +220,9 @@ def test_retrieval_outputs() -> None:
 
 
 def test_unknown_tool_type_passes_through() -> None:
-    data = {"choices": [{"delta": {"tool_calls": [{"type": "new_tool", "new_tool": {"input": 3}}]}}]}
+    data = {
+        "choices": [{"delta": {"tool_calls": [{"type": "new_tool", "new_tool": {"input": 3}}]}}]
+    }
     assert parse_chunk(data) == [ToolCall("new_tool", input="3")]
 
 

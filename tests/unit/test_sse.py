@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,7 +116,7 @@ def test_invalid_utf8_is_replaced_not_raised() -> None:
 
 
 STREAM = (
-    ': keep-alive\r\n\r\n'
+    ": keep-alive\r\n\r\n"
     'data: {"content":"总结"}\n\n'
     "event: message\r\n"
     "id: 42\r\n"
@@ -144,5 +146,5 @@ def test_reference_stream_in_one_chunk() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=30))
 def test_any_split_gives_identical_payloads(cuts: list[int]) -> None:
     points = [0, *sorted(cuts), len(STREAM)]
-    chunks = [STREAM[a:b] for a, b in zip(points, points[1:], strict=False)]
+    chunks = [STREAM[a:b] for a, b in itertools.pairwise(points)]
     assert decode(*chunks) == EXPECTED
