@@ -61,7 +61,8 @@ class KeyedSerialExecutor:
     async def wait_idle(self, timeout: float | None = None) -> bool:
         """True when every queue drained within ``timeout``."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
             return True
         except TimeoutError:
             return False

@@ -106,8 +106,11 @@ class EditBudget:
                         wait = min(wait, 0.05)  # re-check soon: urgent work may clear
                     await asyncio.sleep(max(wait, 0.005))
                 else:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    # that races with the event, leaving a cancelled waiter queued for minutes.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(ticket.wait(), 1.0)
+                        async with asyncio.timeout(1.0):
+                            await ticket.wait()
         finally:
             queue.remove(ticket)
             if queue:
@@ -123,7 +126,7 @@ class EditBudget:
     def _routine_reserve(self, team_id: str) -> float:
         # Keep back a token for every reply that still has to land its final edit (up to the
         # burst), so progress edits never delay completion: under load, finals come first.
-        return max(self._reserve, min(float(self._open.get(team_id, 0)), self._burst - 1.0))
+        return max(self._reserve, min(float(self._open.get(team_id, 0)), self._burst))
 
     def waiting(self, team_id: str) -> tuple[int, int]:
         """(urgent, routine) edits waiting, for metrics and tests."""

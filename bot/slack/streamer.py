@@ -192,7 +192,8 @@ class ReplyStreamer:
                 wait = self._last_edit + self._cfg.edit_interval - self._clock()
                 if self._message_ts and wait > 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._closing.wait(), wait)
+                        async with asyncio.timeout(wait):
+                            await self._closing.wait()
                     if self._closing.is_set():
                         return
                 # Wait for the shared budget *before* rendering, so the edit that finally goes
