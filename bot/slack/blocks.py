@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.render import escape_mrkdwn
-from bot.streaming.tools import Image, Source
+from bot.streaming.tools import Image, Source, ToolLedger
 
 SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 2000
@@ -41,6 +41,33 @@ def _sources_text(sources: Sequence[Source]) -> str:
     return text
 
 
+MAX_CODE_CHARS = 1500
+
+
+def tool_appendix(ledger: ToolLedger) -> list[Block]:
+    """What the tools did, shown under a finished answer: the code run and its text output,
+    files the assistant produced, and the documents it consulted."""
+    blocks: list[Block] = []
+    if ledger.code:
+        code = "\n\n".join(ledger.code)
+        if len(code) > MAX_CODE_CHARS:
+            code = code[: MAX_CODE_CHARS - 1] + "…"
+        text = f"*Code run*\n```{escape_mrkdwn(code)}```"
+        if ledger.code_logs:
+            logs = "\n".join(ledger.code_logs)[:MAX_CODE_CHARS]
+            text += f"\n*Output*\n```{escape_mrkdwn(logs)}```"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}})
+    if ledger.links:
+        links = " · ".join(
+            f"<{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title[:100])}>" for s in ledger.links[:10]
+        )
+        blocks.append(_context(f":paperclip: {links}"))
+    if ledger.documents:
+        docs = ", ".join(escape_mrkdwn(d) for d in ledger.documents[:20])
+        blocks.append(_context(f":page_facing_up: Documents consulted: {docs}"))
+    return blocks
+
+
 def reply_message(
     body: str,
     *,
@@ -52,6 +79,7 @@ def reply_message(
     footer: str | None = None,
     stop_value: str | None = None,
     retry_value: str | None = None,
+    appendix: Sequence[Block] = (),
 ) -> tuple[str, list[Block]]:
     """``(fallback text, blocks)`` for one reply message; ``body`` is already mrkdwn."""
     shown = body + CURSOR if streaming and body else body
@@ -72,6 +100,7 @@ def reply_message(
         )
     if sources:
         blocks.append(_context(_sources_text(sources)))
+    blocks.extend(appendix)
     if activity and streaming:
         blocks.append(_context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}"))
     if footer:

@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.glm.events import ToolCall
 from bot.metrics import Metrics
-from bot.slack.blocks import reply_message
+from bot.slack.blocks import reply_message, tool_appendix
 from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.render import render_reply
 from bot.slack.split import MIN_LIMIT, fence_repair, split_point
@@ -48,6 +48,7 @@ GONE_ERRORS = frozenset(
     }
 )
 FINAL_ATTEMPTS = 8
+REASONING = "Reasoning…"
 MAX_SHRINKS = 4
 MIN_SEGMENT = max(MIN_LIMIT, 500)
 TOO_LONG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long"})
@@ -152,7 +153,12 @@ class ReplyStreamer:
     def append(self, text: str) -> None:
         visible = self._filter.feed(text)
         if visible:
+            if self._activity == REASONING:
+                self._activity = None
             self._pending.append(visible)
+            self._dirty.set()
+        elif self._filter.thinking and self._activity is None:
+            self._activity = REASONING  # <think> text is never shown, but progress is
             self._dirty.set()
 
     def tool(self, call: ToolCall) -> None:
@@ -315,6 +321,7 @@ class ReplyStreamer:
             streaming=streaming,
             images=self.tools.images if final else (),
             sources=self.tools.sources if final else (),
+            appendix=tool_appendix(self.tools) if final else (),
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,
         )

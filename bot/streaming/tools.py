@@ -46,6 +46,7 @@ class ToolLedger:
     code: list[str] = field(default_factory=list)
     code_logs: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
+    links: list[Source] = field(default_factory=list)
     calls: int = 0
 
     def apply(self, call: ToolCall) -> str | None:
@@ -88,7 +89,11 @@ class ToolLedger:
                     data = content
             url = data.get("url") if isinstance(data, dict) else None
             if isinstance(url, str) and _is_http(url):
-                self._image(url, "Result")
+                if _looks_like_image(url):
+                    self._image(url, "Result")
+                elif all(link.url != url for link in self.links):
+                    # A file (slides, a document): Slack would reject it as an image block.
+                    self.links.append(Source(url.rsplit("/", 1)[-1] or url, url))
         elif kind == "retrieval":
             doc = str(out.get("document") or "").strip()
             if doc and doc not in self.documents:
@@ -123,6 +128,13 @@ def _activity(kind: str, tool_input: str, name: str | None) -> str:
     if kind == "function":
         return _clip(f"Using {name or 'a tool'}…")
     return _clip(f"Using {kind}…")
+
+
+_IMAGE_PATH = re.compile(r"\.(?:png|jpe?g|gif|webp)$", re.IGNORECASE)
+
+
+def _looks_like_image(url: str) -> bool:
+    return bool(_IMAGE_PATH.search(url.split("?", 1)[0].split("#", 1)[0]))
 
 
 def _is_http(url: str) -> bool:

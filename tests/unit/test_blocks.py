@@ -200,3 +200,36 @@ def test_limits_hold_for_oversized_input() -> None:
         elif block["type"] == "image":
             assert len(block["alt_text"]) <= 2000
             assert len(block["title"]["text"]) <= 2000
+
+
+def test_tool_appendix_shows_code_output_files_and_documents() -> None:
+    from bot.glm.events import ToolCall
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import ToolLedger
+
+    ledger = ToolLedger()
+    code = ToolCall("code_interpreter", input="print(1 < 2)")
+    ledger.record_code(code)
+    ledger.apply(code)
+    ledger.apply(ToolCall("code_interpreter", outputs=({"type": "logs", "logs": "True"},)))
+    ledger.apply(
+        ToolCall(
+            "function", name="MakePPT", outputs=({"content": '{"url": "https://f.cn/a.pptx"}'},)
+        )
+    )
+    ledger.apply(ToolCall("retrieval", outputs=({"text": "t", "document": "<!channel>.pdf"},)))
+    blocks = tool_appendix(ledger)
+    texts = [
+        b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"] for b in blocks
+    ]
+    assert texts[0] == "*Code run*\n```print(1 &lt; 2)```\n*Output*\n```True```"
+    assert texts[1] == ":paperclip: <https://f.cn/a.pptx|a.pptx>"
+    assert texts[2] == ":page_facing_up: Documents consulted: &lt;!channel&gt;.pdf"
+    assert ledger.images == [], "a .pptx is a link, not an image block"
+
+
+def test_tool_appendix_is_empty_without_tools() -> None:
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import ToolLedger
+
+    assert tool_appendix(ToolLedger()) == []
