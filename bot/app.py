@@ -123,6 +123,7 @@ def build_bot(settings: Settings) -> Bot:
             user_turns_per_window=settings.user_turns_per_window,
             user_window_seconds=settings.user_window_seconds,
             max_concurrent_streams=settings.max_concurrent_streams,
+            lease_max_wait=settings.glm_total_timeout + 60,
             posts_per_second_per_channel=settings.slack_posts_per_second,
             post_burst=settings.slack_post_burst,
         ),

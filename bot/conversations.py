@@ -7,6 +7,7 @@ thread ↔ conversation lookup → GLM stream → :class:`ReplyStreamer` → per
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -29,6 +30,7 @@ from bot.glm.errors import (
     GLMTimeout,
 )
 from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, Usage
+from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import AccessPolicy, UserRateLimiter
@@ -65,6 +67,7 @@ class TurnPolicy:
     user_turns_per_window: int = 0
     user_window_seconds: float = 600.0
     max_concurrent_streams: int = 40
+    lease_max_wait: float = 660.0
     posts_per_second_per_channel: float = 1.0
     post_burst: float = 5.0
 
@@ -236,6 +239,32 @@ class Conversations:
         self.executor.submit(key, lambda: self._counted(job()))
 
     async def _turn(
+        self, route: Route, thread: ThreadRecord | None, *, prompt: str | None = None
+    ) -> None:
+        key = f"{route.team_id}:{route.channel_id}:{route.thread_ts}"
+
+        async def waiting() -> None:
+            with contextlib.suppress(SlackApiError):
+                await self._slack.assistant_threads_setStatus(
+                    channel_id=route.channel_id,
+                    thread_ts=route.thread_ts,
+                    status="is waiting for the previous answer…",
+                )
+
+        async with thread_lease(
+            self._repo,
+            key,
+            self.instance_id or "local",
+            max_wait=self._policy.lease_max_wait,
+            on_wait=waiting,
+        ):
+            if thread is not None:  # another instance may have moved the conversation on
+                thread = await self._repo.get_thread(
+                    route.team_id, route.channel_id, route.thread_ts
+                )
+            await self._answer(route, thread, prompt=prompt)
+
+    async def _answer(
         self, route: Route, thread: ThreadRecord | None, *, prompt: str | None = None
     ) -> None:
         if prompt is None:

@@ -25,6 +25,7 @@ async def recover_orphans(
     repo: Repository, slack: AsyncWebClient, *, instance_id: str, stale_after: float
 ) -> int:
     stale_before = utcnow() - timedelta(seconds=stale_after)
+    await repo.release_orphaned_leases(me=instance_id, stale_before=stale_before)
     recovered = 0
     for reply in await repo.orphaned_replies(me=instance_id, stale_before=stale_before):
         if not await repo.mark_interrupted(reply.id):

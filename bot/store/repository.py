@@ -17,7 +17,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import make_sessionmaker
-from bot.store.models import ChannelSetting, Instance, ProcessedEvent, Reply, Thread, utcnow
+from bot.store.models import (
+    ChannelSetting,
+    Instance,
+    ProcessedEvent,
+    Reply,
+    Thread,
+    ThreadLease,
+    utcnow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +250,39 @@ class Repository:
                 .values(status="interrupted", finished_at=utcnow())
             )
             return bool(result.rowcount)
+
+    # -- thread leases ------------------------------------------------------------------------
+    async def try_lease(self, key: str, holder: str, ttl: timedelta) -> bool:
+        """Take or renew the lease on a thread; False while another holder's lease is live."""
+        now = utcnow()
+        stmt = self._insert(ThreadLease).values(key=key[:160], holder=holder, expires_at=now + ttl)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"holder": holder, "expires_at": now + ttl},
+            where=or_(ThreadLease.expires_at < now, ThreadLease.holder == holder),
+        )
+        async with self._session.begin() as session:
+            result: Any = await session.execute(stmt)
+            return bool(result.rowcount)
+
+    async def release_orphaned_leases(self, *, me: str, stale_before: datetime) -> int:
+        """Leases held by instances that stopped heartbeating: their threads are free again."""
+        alive = select(Instance.id).where(Instance.heartbeat_at >= stale_before)
+        async with self._session.begin() as session:
+            result: Any = await session.execute(
+                delete(ThreadLease).where(
+                    ThreadLease.holder != me, ThreadLease.holder.not_in(alive)
+                )
+            )
+            return int(result.rowcount or 0)
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        async with self._session.begin() as session:
+            await session.execute(
+                delete(ThreadLease).where(
+                    ThreadLease.key == key[:160], ThreadLease.holder == holder
+                )
+            )
 
     # -- instances ---------------------------------------------------------------------------
     async def heartbeat(self, instance_id: str) -> None:

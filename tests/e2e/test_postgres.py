@@ -93,3 +93,47 @@ async def test_two_instances_share_threads_on_postgres(
     ]
     assert fake_glm.requests[1].body["conversation_id"] == conversation
     assert len(fake_slack.thread_replies_by_bot("C0001", root["ts"])) == 2
+
+
+async def test_one_turn_at_a_time_per_thread_across_instances(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    pg_url: str,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    from tests.fakes import Reply
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    first = await RunningBot().start()
+    second = await RunningBot().start()
+    gate = asyncio.Event()
+    try:
+        root = mention_event("start")
+        await first.slack.event(root)
+        await first.wait_handled(1)
+
+        fake_glm.enqueue(Reply(chunks=["slow ", "answer"], stall_after=1, gate=gate))
+        await first.slack.event(message_event("question A", thread_ts=root["ts"]))
+        await fake_glm.wait_for_stream_start(2)
+        await second.slack.event(message_event("question B", thread_ts=root["ts"]))
+        await fake_slack.wait_for(
+            lambda f: (
+                f.statuses.get(("C0001", root["ts"])) == "is waiting for the previous answer…"
+            ),
+            what="the second instance waiting for the thread",
+        )
+        assert [r.user_text for r in fake_glm.requests] == ["start", "question A"]
+        gate.set()
+        await first.wait_handled(2)
+        await second.wait_handled(1)
+    finally:
+        gate.set()
+        await first.stop()
+        await second.stop()
+
+    conversation = fake_glm.streams[0].conversation_id
+    assert [r.user_text for r in fake_glm.requests] == ["start", "question A", "question B"]
+    assert all(r.body.get("conversation_id") == conversation for r in fake_glm.requests[1:])
+    texts = [m.text for m in fake_slack.thread_replies_by_bot("C0001", root["ts"])]
+    assert texts[1] == "slow answer"

@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +18,7 @@ from bot.store.db import make_engine
 from bot.store.migrate import alembic_config, upgrade_to_head
 from bot.store.models import Base
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 TABLES = {
     "alembic_version",
     "channel_settings",
@@ -24,6 +26,7 @@ TABLES = {
     "processed_events",
     "replies",
     "threads",
+    "thread_leases",
 }
 
 
@@ -70,7 +73,7 @@ async def state(engine: AsyncEngine) -> tuple[set[str], list[str]]:
 async def test_models_match_migrations(engine: AsyncEngine) -> None:
     await upgrade_to_head(engine)
     assert await diff(engine) == []
-    assert await state(engine) == (TABLES, ["0002"])
+    assert await state(engine) == (TABLES, [HEAD])
 
 
 async def test_upgrade_twice_is_a_no_op(engine: AsyncEngine) -> None:
@@ -80,7 +83,7 @@ async def test_upgrade_twice_is_a_no_op(engine: AsyncEngine) -> None:
             text("INSERT INTO processed_events (key, received_at) VALUES ('k', '2026-01-01')")
         )
     await upgrade_to_head(engine)
-    assert await state(engine) == (TABLES, ["0002"])
+    assert await state(engine) == (TABLES, [HEAD])
     assert await diff(engine) == []
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT key FROM processed_events"))).all() == [("k",)]
@@ -92,7 +95,7 @@ async def test_downgrade_to_base_then_upgrade(engine: AsyncEngine) -> None:
         await conn.run_sync(_downgrade_to_base)
     assert await state(engine) == ({"alembic_version"}, [])
     await upgrade_to_head(engine)
-    assert await state(engine) == (TABLES, ["0002"])
+    assert await state(engine) == (TABLES, [HEAD])
     assert await diff(engine) == []
 
 
