@@ -104,11 +104,10 @@ def build_bot(settings: Settings) -> Bot:
         repo=repo,
         glm=glm,
         slack=slack,
-        # A little under Slack's figures: our clock and Slack's differ by each call's network
-        # delay, so a bucket run exactly at the limit still collects the odd 429.
+        # A little under Slack's rate: our clock and Slack's differ by each call's network
+        # delay, so a bucket refilled exactly at the limit still collects the odd 429.
         budget=EditBudget(
-            per_minute=settings.slack_edits_per_minute * 0.98,
-            burst=max(1.0, settings.slack_edit_burst - 1),
+            per_minute=settings.slack_edits_per_minute * 0.98, burst=settings.slack_edit_burst
         ),
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
