@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,10 +34,12 @@ from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import AccessPolicy, UserRateLimiter
 from bot.slack.blocks import INTERRUPTED_NOTICE
-from bot.slack.inbound import mentioned_user_ids, slack_to_plain
+from bot.slack.inbound import slack_to_plain
+from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
+from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class Conversations:
         self._bot_user_id = bot_user_id
         self.instance_id = instance_id
         self.executor = KeyedSerialExecutor()
-        self._names: dict[str, str] = {}
+        self._people = UserDirectory(slack)
         self._auth_error_logged = False
         self.accepting = True
         self._running: dict[str, RunningTurn] = {}
@@ -283,7 +284,17 @@ class Conversations:
             )
         agent = agent_by_id(thread.assistant_id)
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
-            prompt = await self._with_thread_context(route, prompt)
+            prompt = await with_thread_context(
+                self._slack,
+                self._people,
+                channel=route.channel_id,
+                thread_ts=route.thread_ts,
+                current_ts=route.ts,
+                asker_id=route.user_id,
+                question=prompt,
+                limit=self._policy.thread_context_limit,
+                bot_user_id=self._bot_user_id(),
+            )
 
         turn_id = uuid.uuid4().hex
         reply_id = await self._repo.start_reply(
@@ -471,10 +482,9 @@ class Conversations:
     # -- helpers -----------------------------------------------------------------------------
     async def _question(self, route: Route) -> str | None:
         """The user's text as plain text, or None (after telling them) when it cannot be asked."""
+        bot = self._bot_user_id()
         question = slack_to_plain(
-            route.text,
-            bot_user_id=self._bot_user_id(),
-            names=await self._names_for(route.text),
+            route.text, bot_user_id=bot, names=await self._people.names_in(route.text, skip=bot)
         )
         if not question:
             await self._post(route, HELP_TEXT)
@@ -496,63 +506,6 @@ class Conversations:
             )
         except SlackApiError as exc:
             log.warning("could not post in %s: %s", route.channel_id, exc.response.get("error"))
-
-    async def _names_for(self, text: str) -> dict[str, str]:
-        bot = self._bot_user_id()
-        for uid in mentioned_user_ids(text):
-            if uid != bot and uid not in self._names:
-                self._names[uid] = await self._user_name(uid)
-        return self._names
-
-    async def _user_name(self, user_id: str) -> str:
-        try:
-            resp = await self._slack.users_info(user=user_id)
-        except SlackApiError:
-            return user_id
-        user: dict[str, Any] = resp.get("user") or {}
-        profile = user.get("profile") or {}
-        return str(
-            profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
-        )
-
-    async def _with_thread_context(self, route: Route, question: str) -> str:
-        """Joining a thread people started: give the model who said what before the mention."""
-        try:
-            resp = await self._slack.conversations_replies(
-                channel=route.channel_id,
-                ts=route.thread_ts,
-                limit=min(self._policy.thread_context_limit + 1, 200),
-            )
-        except SlackApiError as exc:
-            log.warning("could not read thread context: %s", exc.response.get("error"))
-            return question
-        bot = self._bot_user_id()
-        lines: list[str] = []
-        for msg in resp.get("messages") or []:
-            if msg.get("ts") == route.ts:
-                continue
-            text = msg.get("text") or ""
-            await self._names_for(text)
-            plain = slack_to_plain(text, bot_user_id=bot, names=self._names)
-            if not plain:
-                continue
-            if msg.get("user") == bot or msg.get("bot_id"):
-                who = "assistant" if msg.get("user") == bot else "a bot"
-            else:
-                uid = str(msg.get("user") or "someone")
-                if uid not in self._names:
-                    self._names[uid] = await self._user_name(uid)
-                who = self._names[uid]
-            lines.append(f"[{who}]: {plain}")
-        lines = lines[-self._policy.thread_context_limit :]
-        if not lines:
-            return question
-        asker = self._names.get(route.user_id) or await self._user_name(route.user_id)
-        return (
-            "Earlier messages in this Slack thread, oldest first:\n"
-            + "\n".join(lines)
-            + f"\n\nQuestion from {asker}: {question}"
-        )
 
 
 def _header(agent: Agent) -> str:

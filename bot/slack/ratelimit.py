@@ -61,6 +61,20 @@ class TokenBucket:
         self.tokens = min(self.tokens, 1.0 - seconds * self.rate)
 
 
+class KeyedBuckets:
+    """One lazily created bucket per key (workspace, channel), all with the same limits."""
+
+    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
+        self._rate, self._burst, self._clock = rate, burst, clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def __getitem__(self, key: str) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
+        return bucket
+
+
 class EditBudget:
     """Async gate over per-workspace buckets. ``acquire(team, urgent=...)`` waits its turn."""
 
@@ -75,16 +89,12 @@ class EditBudget:
         self._per_second = per_minute / 60.0
         self._burst = max(1.0, burst)
         self._reserve = min(reserve, self._burst - 1.0)
-        self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets = KeyedBuckets(self._per_second, self._burst, clock)
         self._queues: dict[str, tuple[deque[asyncio.Event], deque[asyncio.Event]]] = {}
         self._open: dict[str, int] = {}
 
     def bucket(self, team_id: str) -> TokenBucket:
-        b = self._buckets.get(team_id)
-        if b is None:
-            b = self._buckets[team_id] = TokenBucket(self._per_second, self._burst, self._clock)
-        return b
+        return self._buckets[team_id]
 
     async def acquire(self, team_id: str, *, urgent: bool) -> None:
         """Wait for an edit token. Waiters are served first come, first served within their
@@ -143,16 +153,10 @@ class PostBudget:
     def __init__(
         self, *, per_second: float = 1.0, burst: float = 5.0, clock: Clock = time.monotonic
     ) -> None:
-        self._per_second = per_second
-        self._burst = max(1.0, burst)
-        self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets = KeyedBuckets(per_second, max(1.0, burst), clock)
 
     def bucket(self, channel_id: str) -> TokenBucket:
-        b = self._buckets.get(channel_id)
-        if b is None:
-            b = self._buckets[channel_id] = TokenBucket(self._per_second, self._burst, self._clock)
-        return b
+        return self._buckets[channel_id]
 
     async def acquire(self, channel_id: str) -> None:
         bucket = self.bucket(channel_id)
