@@ -162,6 +162,7 @@ async def start_bot(bot: Bot) -> None:
     await bot.glm.start()
     await bot.repo.heartbeat(bot.instance_id)
     bot.background.append(asyncio.create_task(_housekeeping(bot), name="housekeeping"))
+    bot.background.append(asyncio.create_task(_watch_remote_stops(bot), name="remote-stops"))
     if bot.settings.socket_mode:
         assert bot.settings.slack_app_token is not None
         bot.socket_handler = AsyncSocketModeHandler(
@@ -220,6 +221,18 @@ async def _housekeeping(bot: Bot) -> None:
         except Exception:
             log.warning("housekeeping failed; will try again", exc_info=True)
         await asyncio.sleep(interval)
+
+
+async def _watch_remote_stops(bot: Bot) -> None:
+    """Stop clicks that reached another instance are left in the database; act on them here."""
+    while True:
+        await asyncio.sleep(bot.settings.stop_poll_seconds)
+        try:
+            await bot.conversations.apply_remote_stops()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("could not check for stop requests", exc_info=True)
 
 
 BOT_KEY = web.AppKey("bot", Bot)

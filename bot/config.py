@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     )
     max_input_chars: int = Field(8000, ge=1)
     shutdown_grace_seconds: float = Field(25.0, ge=0)
+    stop_poll_seconds: float = Field(
+        1.0, gt=0, description="how often Stop clicks received by other instances are checked"
+    )
     instance_heartbeat_seconds: float = Field(
         10.0, gt=0, description="replies of an instance silent for 3× this are finalised"
     )

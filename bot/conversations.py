@@ -218,6 +218,18 @@ class Conversations:
         running.task.cancel()
         return True
 
+    async def apply_remote_stops(self) -> int:
+        """Stop local turns whose Stop button was pressed on another instance."""
+        if not self._running:
+            return 0
+        requests = await self._repo.stop_requests(list(self._running))
+        stopped = 0
+        for turn_id, user_id in requests.items():
+            running = self._running.get(turn_id)
+            if running is not None and self.stop(turn_id, user_id=user_id, team_id=running.team_id):
+                stopped += 1
+        return stopped
+
     def retry(self, reply: ReplyRecord, *, user_id: str) -> None:
         """Re-ask an interrupted or failed reply's question in the same thread."""
         route = Route(

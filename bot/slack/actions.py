@@ -25,8 +25,12 @@ def register_reply_actions(
         action = (body.get("actions") or [{}])[0]
         user = str((body.get("user") or {}).get("id") or "")
         team = str((body.get("team") or {}).get("id") or "")
-        if not conversations.stop(str(action.get("value") or ""), user_id=user, team_id=team):
-            log.info("stop pressed for a reply that is not streaming in this process")
+        turn_id = str(action.get("value") or "")
+        if conversations.stop(turn_id, user_id=user, team_id=team):
+            return
+        # Streaming on another instance (or already finished): leave word in the database.
+        if not await repo.request_stop(turn_id, user, team):
+            log.info("stop pressed for a reply that is no longer streaming")
 
     @app.action(RETRY_ACTION_ID)
     async def on_retry(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -49,6 +49,7 @@ GONE_ERRORS = frozenset(
 )
 FINAL_ATTEMPTS = 8
 REASONING = "Reasoning…"
+EMPTY_ANSWER = "_The assistant finished without writing anything._"
 MAX_SHRINKS = 4
 MIN_SEGMENT = max(MIN_LIMIT, 500)
 TOO_LONG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long"})
@@ -175,10 +176,11 @@ class ReplyStreamer:
         tail = self._filter.flush()
         if tail:
             self._pending.append(tail)
-        if self.gone:
-            return
+        if not notice and not self.has_text and not self.tools.images:
+            notice = EMPTY_ANSWER
         try:
-            await self._flush(final=True, notice=notice or "")
+            if not self.gone:
+                await self._flush(final=True, notice=notice or "")
         except ReplyGone:
             pass
         finally:

@@ -83,6 +83,7 @@ class Reply(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     instance_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    stop_requested_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Instance(Base):

@@ -241,6 +241,33 @@ class Repository:
             rows = await session.scalars(select(Reply).where(Reply.status == status))
             return [_reply(r) for r in rows]
 
+    async def request_stop(self, turn_id: str, user_id: str, team_id: str) -> bool:
+        """Ask whichever instance streams ``turn_id`` to stop it (False: not streaming)."""
+        async with self._session.begin() as session:
+            result: Any = await session.execute(
+                update(Reply)
+                .where(
+                    Reply.turn_id == turn_id,
+                    Reply.team_id == team_id,
+                    Reply.status == "streaming",
+                    Reply.stop_requested_by.is_(None),
+                )
+                .values(stop_requested_by=user_id)
+            )
+            return bool(result.rowcount)
+
+    async def stop_requests(self, turn_ids: Sequence[str]) -> dict[str, str]:
+        """``turn_id → user`` for the given turns that someone asked to stop."""
+        if not turn_ids:
+            return {}
+        async with self._session() as session:
+            rows = await session.execute(
+                select(Reply.turn_id, Reply.stop_requested_by).where(
+                    Reply.turn_id.in_(list(turn_ids)), Reply.stop_requested_by.is_not(None)
+                )
+            )
+            return {turn: str(user) for turn, user in rows}
+
     async def mark_interrupted(self, reply_id: int) -> bool:
         """Claim a streaming reply for recovery; only one instance ever wins."""
         async with self._session.begin() as session:

@@ -184,3 +184,45 @@ async def test_stop_button_cancels_upstream_and_keeps_the_partial_answer(
     assert not any(b["type"] == "actions" for b in final.blocks)
     stopped = await running_bot.bot.repo.replies_with_status("stopped")
     assert len(stopped) == 1
+
+
+async def test_stop_pressed_on_another_instance_reaches_the_streaming_one(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    from bot.slack.blocks import STOP_ACTION_ID
+
+    monkeypatch.setenv("STOP_POLL_SECONDS", "0.1")
+    streaming = await RunningBot().start()
+    other = await RunningBot().start()  # same database, like two instances behind a balancer
+    try:
+        fake_glm.enqueue(Reply(chunks=["Going on ", "and on", " forever"], stall_after=2))
+        event = mention_event("talk")
+        await streaming.slack.event(event)
+        message = await fake_slack.wait_for(
+            lambda f: next(
+                (m for m in f.thread_replies_by_bot("C0001", event["ts"]) if "and on" in m.text),
+                None,
+            ),
+            what="the partial answer",
+        )
+        stop = next(
+            e["value"]
+            for b in message.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == STOP_ACTION_ID
+        )
+        payload = block_actions_payload(
+            [button_action(STOP_ACTION_ID, stop)], message_ts=message.ts, user="U0002"
+        )
+        assert (await other.slack.action(payload)).status == 200
+        await streaming.wait_handled(1)
+    finally:
+        await streaming.stop()
+        await other.stop()
+    final = fake_slack.message("C0001", message.ts)
+    assert final.text.startswith("Going on and on")
+    assert "Stopped by <@U0002>" in final.text

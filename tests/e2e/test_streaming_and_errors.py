@@ -236,3 +236,13 @@ async def test_unknown_conversation_starts_a_new_one_and_says_so(
     await running_bot.slack.event(message_event("third", thread_ts=root["ts"]))
     await running_bot.wait_handled(3)
     assert fake_glm.requests[3].body["conversation_id"] == fake_glm.streams[-2].conversation_id
+
+
+async def test_an_empty_answer_says_so_instead_of_a_blank_message(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    fake_glm.enqueue(Reply(chunks=[]))
+    event = mention_event("say nothing")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    assert "finished without writing anything" in only_reply(fake_slack, event).text
