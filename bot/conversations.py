@@ -158,6 +158,8 @@ class Conversations:
                 self._handled_cond.notify_all()
 
     async def _handle(self, route: Route, event_id: str | None) -> None:
+        if event_id:
+            log.info("event %s: message %s in %s", event_id, route.ts, route.channel_id)
         if event_id and not await self._repo.claim(f"event:{event_id}"):
             log.info("event %s already processed; skipping retry", event_id)
             return
@@ -337,7 +339,8 @@ class Conversations:
             posts=self._posts,
         )
         log.info(
-            "turn %s: %s/%s assistant=%s conversation=%s",
+            "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
+            turn_id,
             turn_id,
             route.channel_id,
             route.thread_ts,

@@ -206,8 +206,10 @@ class ReplyStreamer:
                         return
                 # Wait for the shared budget *before* rendering, so the edit that finally goes
                 # out carries the newest text; give up the wait when the reply ends.
+                # The first text into a placeholder is urgent: it is paid for in _update.
                 editing = bool(self._message_ts) and not self._next_is_new_message
-                if editing and not await self._routine_token():
+                first_text = self._shown_segment in (None, "")
+                if editing and not first_text and not await self._routine_token():
                     return
                 self._dirty.clear()
                 try:

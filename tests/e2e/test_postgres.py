@@ -137,3 +137,23 @@ async def test_one_turn_at_a_time_per_thread_across_instances(
     assert all(r.body.get("conversation_id") == conversation for r in fake_glm.requests[1:])
     texts = [m.text for m in fake_slack.thread_replies_by_bot("C0001", root["ts"])]
     assert texts[1] == "slow answer"
+
+
+async def test_healthz_turns_503_when_the_database_goes_away(
+    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    import asyncpg
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    bot = await RunningBot().start()
+    try:
+        assert (await bot.get("/healthz"))[0] == 200
+        admin = await asyncpg.connect(ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE "{pg_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        status, body = await bot.get("/healthz")
+        assert status == 503 and body["ok"] is False
+    finally:
+        await bot.stop()

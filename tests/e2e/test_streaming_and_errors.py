@@ -246,3 +246,36 @@ async def test_an_empty_answer_says_so_instead_of_a_blank_message(
     await running_bot.slack.event(event)
     await running_bot.wait_handled(1)
     assert "finished without writing anything" in only_reply(fake_slack, event).text
+
+
+async def test_unreachable_glm_gets_a_clear_message(
+    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> None:
+    from tests.bot_process import free_port
+
+    monkeypatch.setenv("ZHIPUAI_BASE_URL", f"http://127.0.0.1:{free_port()}/api/paas/v4")
+    monkeypatch.setenv("GLM_MAX_RETRIES", "1")
+    bot = await RunningBot().start()
+    try:
+        event = mention_event("hello?")
+        await bot.slack.event(event)
+        await bot.wait_handled(1)
+    finally:
+        await bot.stop()
+    assert "could not reach the GLM service" in only_reply(fake_slack, event).text
+
+
+async def test_a_bad_api_key_is_logged_once_not_per_turn(
+    running_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_glm.api_key = "rotated-key-the-bot-does-not-have"
+    for i in range(3):
+        await running_bot.slack.event(mention_event(f"q{i}"))
+    await running_bot.wait_handled(3)
+    errors = [r for r in caplog.records if "fix ZHIPUAI_API_KEY" in r.getMessage()]
+    assert len(errors) == 1
+    replies = [m.text for m in fake_slack.messages("C0001") if m.user == "UBOT"]
+    assert len(replies) == 3 and all("GLM error 1002" in t for t in replies)

@@ -1,0 +1,69 @@
+"""Repository behaviour that the end-to-end tests do not reach directly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade_to_head
+from bot.store.models import ProcessedEvent, utcnow
+from bot.store.repository import Repository
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
+    engine: AsyncEngine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    await upgrade_to_head(engine)
+    yield Repository(engine)
+    await engine.dispose()
+
+
+async def test_old_event_keys_are_pruned_and_can_be_claimed_again(repo: Repository) -> None:
+    assert await repo.claim("event:old")
+    assert await repo.claim("event:new")
+    async with repo.engine.begin() as conn:
+        await conn.execute(
+            update(ProcessedEvent)
+            .where(ProcessedEvent.key == "event:old")
+            .values(received_at=utcnow() - timedelta(days=4))
+        )
+    assert await repo.prune_events(timedelta(days=3)) == 1
+    assert await repo.claim("event:old")
+    assert not await repo.claim("event:new")
+
+
+async def test_thread_lease_is_exclusive_renewable_and_expires(repo: Repository) -> None:
+    ttl = timedelta(seconds=60)
+    assert await repo.try_lease("T:C:1", "a", ttl)
+    assert not await repo.try_lease("T:C:1", "b", ttl)
+    assert await repo.try_lease("T:C:1", "a", ttl), "the holder renews"
+    await repo.release_lease("T:C:1", "b")  # not the holder: no effect
+    assert not await repo.try_lease("T:C:1", "b", ttl)
+    await repo.release_lease("T:C:1", "a")
+    assert await repo.try_lease("T:C:1", "b", ttl)
+    assert await repo.try_lease("T:C:2", "a", timedelta(seconds=-1))  # already expired
+    assert await repo.try_lease("T:C:2", "b", ttl), "an expired lease can be taken over"
+
+
+async def test_stop_requests_only_for_streaming_replies(repo: Repository) -> None:
+    reply = await repo.start_reply(
+        turn_id="t1",
+        team_id="T",
+        channel_id="C",
+        thread_ts="1",
+        user_id="U",
+        assistant_id="a" * 24,
+        question="q",
+    )
+    assert await repo.request_stop("t1", "U2", "T")
+    assert not await repo.request_stop("t1", "U3", "T"), "first request wins"
+    assert not await repo.request_stop("t1", "U2", "OTHER-TEAM")
+    assert await repo.stop_requests(["t1", "t2"]) == {"t1": "U2"}
+    await repo.finish_reply(reply, status="done")
+    assert not await repo.request_stop("t1", "U2", "T")
