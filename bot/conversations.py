@@ -423,25 +423,32 @@ class Conversations:
                 conversation_id=conversation_id,
             )
             try:
-                async for event in self._glm.stream(request):
-                    if outcome.first_chunk_at is None:
-                        outcome.first_chunk_at = time.monotonic()
-                    if isinstance(event, TextDelta):
-                        streamer.append(event.text)
-                    elif isinstance(event, ToolCall):
-                        streamer.tool(event)
-                    elif isinstance(event, ConversationStarted):
-                        if event.conversation_id != conversation_id:
-                            conversation_id = event.conversation_id
-                            await self._repo.set_conversation_id(thread.id, conversation_id)
-                    elif isinstance(event, Completed):
-                        outcome.usage = event.usage
-                    if streamer.gone:
-                        raise ReplyGone(streamer.gone)
+                # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
+                async with contextlib.aclosing(self._glm.stream(request)) as events:
+                    async for event in events:
+                        if outcome.first_chunk_at is None:
+                            outcome.first_chunk_at = time.monotonic()
+                        if isinstance(event, TextDelta):
+                            streamer.append(event.text)
+                        elif isinstance(event, ToolCall):
+                            streamer.tool(event)
+                        elif isinstance(event, ConversationStarted):
+                            if event.conversation_id != conversation_id:
+                                conversation_id = event.conversation_id
+                                await self._repo.set_conversation_id(thread.id, conversation_id)
+                        elif isinstance(event, Completed):
+                            outcome.usage = event.usage
+                        if streamer.gone:
+                            raise ReplyGone(streamer.gone)
                 return
             except GLMBadRequest as exc:
                 # An unknown or expired conversation: start afresh once, and say so.
-                if attempt == 1 and conversation_id and not streamer.has_text:
+                if (
+                    attempt == 1
+                    and conversation_id
+                    and not streamer.has_text
+                    and _rejects_conversation(exc)
+                ):
                     log.warning(
                         "turn %s: conversation %s rejected (%s)", turn_id, conversation_id, exc
                     )
@@ -521,6 +528,12 @@ class Conversations:
             )
         except SlackApiError as exc:
             log.warning("could not post in %s: %s", route.channel_id, exc.response.get("error"))
+
+
+def _rejects_conversation(exc: GLMBadRequest) -> bool:
+    """Upstream behaviour for an unknown/expired id is undocumented: an invalid-parameter error
+    (1214) or one that names the conversation is taken to mean "start a new one"."""
+    return exc.code == "1214" or "conversation" in exc.message.lower()
 
 
 def _header(agent: Agent) -> str:
