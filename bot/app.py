@@ -123,6 +123,8 @@ def build_bot(settings: Settings) -> Bot:
             user_window_seconds=settings.user_window_seconds,
             max_concurrent_streams=settings.max_concurrent_streams,
             lease_max_wait=settings.glm_total_timeout + 60,
+            default_language=settings.default_language,
+            use_slack_locale=settings.use_slack_locale,
             posts_per_second_per_channel=settings.slack_posts_per_second,
             post_burst=settings.slack_post_burst,
         ),
@@ -211,7 +213,11 @@ async def _housekeeping(bot: Bot) -> None:
         try:
             await bot.repo.heartbeat(bot.instance_id)
             await recover_orphans(
-                bot.repo, bot.slack, instance_id=bot.instance_id, stale_after=interval * 3
+                bot.repo,
+                bot.slack,
+                instance_id=bot.instance_id,
+                stale_after=interval * 3,
+                lang=bot.settings.default_language,
             )
             if loop.time() - last_prune > 3600:
                 last_prune = loop.time()

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     user_turns_per_window: int = Field(30, ge=0, description="0 disables the per-user limit")
     user_window_seconds: float = Field(600.0, gt=0)
     max_concurrent_streams: int = Field(40, ge=1)
+    default_language: Literal["en", "zh"] = "en"
+    use_slack_locale: bool = True
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

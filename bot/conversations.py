@@ -33,7 +33,6 @@ from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import AccessPolicy, UserRateLimiter
-from bot.slack.blocks import INTERRUPTED_NOTICE
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
@@ -41,21 +40,9 @@ from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
+from bot.texts import Lang, lang_from_locale, t
 
 log = logging.getLogger(__name__)
-
-HELP_TEXT = (
-    "Hi! Mention me with a question and I will answer in a thread; reply in the thread to "
-    "continue the conversation. Use `/glm-agent` to see or switch the assistant."
-)
-
-DATABASE_DOWN_TEXT = (
-    ":warning: I can't reach my database right now, so I can't answer safely. "
-    "Please try again in a minute."
-)
-NEW_CONVERSATION_NOTICE = (
-    "_The previous conversation could not be continued, so I started a new one._"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +55,8 @@ class TurnPolicy:
     user_turns_per_window: int = 0
     user_window_seconds: float = 600.0
     max_concurrent_streams: int = 40
+    default_language: Lang = "en"
+    use_slack_locale: bool = True
     lease_max_wait: float = 660.0
     posts_per_second_per_channel: float = 1.0
     post_burst: float = 5.0
@@ -88,6 +77,7 @@ class TurnOutcome:
     notices: list[str] = field(default_factory=list)
     retryable: bool = False
     first_chunk_at: float | None = None
+    lang: Lang = "en"
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -147,7 +137,7 @@ class Conversations:
             await self._handle(route, event_id)
         except SQLAlchemyError as exc:
             log.error("database error while handling a message: %s", type(exc).__name__)
-            await self._post(route, DATABASE_DOWN_TEXT)
+            await self._post(route, t("database_down", await self._lang(route.user_id)))
 
     async def _counted(self, work: Awaitable[None]) -> None:
         try:
@@ -169,24 +159,34 @@ class Conversations:
         if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
             return  # the same message arrived as app_mention and message: answer once
         if not self.accepting:
-            await self._post(route, ":zzz: I am restarting; please send that again in a minute.")
+            await self._post(route, t("restarting", await self._lang(route.user_id)))
             return
-        if not self._admitted(route):
+        lang = await self._lang(route.user_id)
+        if not self._admitted(route, lang):
             return
         wait = self._user_limit.check(route.team_id, route.user_id)
         if wait is not None:
             self.metrics.refusals.labels("rate_limited").inc()
             minutes = max(1, round(wait / 60))
-            unit = "minute" if minutes == 1 else "minutes"
+            unit = t("minute" if minutes == 1 else "minutes", lang)
+            count = self._policy.user_turns_per_window
             await self._post(
-                route,
-                f":hourglass: You have asked {self._policy.user_turns_per_window} questions "
-                f"recently; please try again in about {minutes} {unit}.",
+                route, t("rate_limited", lang, count=count, minutes=minutes, unit=unit)
             )
             return
-        await self._turn(route, thread)
+        await self._turn(route, thread, lang=lang)
 
-    def _admitted(self, route: Route) -> bool:
+    async def _lang(self, user_id: str) -> Lang:
+        """Answer in the user's Slack language when it is Chinese or English."""
+        default = self._policy.default_language
+        if not self._policy.use_slack_locale:
+            return default
+        try:
+            return lang_from_locale(await self._people.locale(user_id), default)
+        except Exception:  # a Slack hiccup must not cost the answer
+            return default
+
+    def _admitted(self, route: Route, lang: Lang) -> bool:
         is_dm = route.channel_type == "im"
         if self._policy.access.allows(
             team_id=route.team_id, channel_id=route.channel_id, user_id=route.user_id, is_dm=is_dm
@@ -195,7 +195,7 @@ class Conversations:
         self.metrics.refusals.labels("not_allowed").inc()
         log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
         if is_dm or not self._policy.refuse_silently_in_channels:
-            self._later(self._post(route, ":lock: Sorry, this bot is not enabled for you here."))
+            self._later(self._post(route, t("not_allowed", lang)))
         return False
 
     def _later(self, work: Awaitable[None]) -> None:
@@ -249,12 +249,18 @@ class Conversations:
 
         async def job() -> None:
             thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
-            await self._turn(route, thread, prompt=reply.question)
+            lang = await self._lang(user_id)
+            await self._turn(route, thread, prompt=reply.question, lang=lang)
 
         self.executor.submit(key, lambda: self._counted(job()))
 
     async def _turn(
-        self, route: Route, thread: ThreadRecord | None, *, prompt: str | None = None
+        self,
+        route: Route,
+        thread: ThreadRecord | None,
+        *,
+        prompt: str | None = None,
+        lang: Lang = "en",
     ) -> None:
         key = f"{route.team_id}:{route.channel_id}:{route.thread_ts}"
 
@@ -263,7 +269,7 @@ class Conversations:
                 await self._slack.assistant_threads_setStatus(
                     channel_id=route.channel_id,
                     thread_ts=route.thread_ts,
-                    status="is waiting for the previous answer…",
+                    status=t("status_thread_busy", lang),
                 )
 
         async with thread_lease(
@@ -277,13 +283,13 @@ class Conversations:
                 thread = await self._repo.get_thread(
                     route.team_id, route.channel_id, route.thread_ts
                 )
-            await self._answer(route, thread, prompt=prompt)
+            await self._answer(route, thread, prompt=prompt, lang=lang)
 
     async def _answer(
-        self, route: Route, thread: ThreadRecord | None, *, prompt: str | None = None
+        self, route: Route, thread: ThreadRecord | None, *, prompt: str | None, lang: Lang
     ) -> None:
         if prompt is None:
-            prompt = await self._question(route)
+            prompt = await self._question(route, lang)
             if prompt is None:
                 return
 
@@ -337,6 +343,7 @@ class Conversations:
             stop_value=turn_id,
             metrics=self.metrics,
             posts=self._posts,
+            lang=lang,
         )
         log.info(
             "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
@@ -347,7 +354,7 @@ class Conversations:
             thread.assistant_id,
             thread.conversation_id or "new",
         )
-        outcome = TurnOutcome()
+        outcome = TurnOutcome(lang=lang)
         stream_task: asyncio.Task[None] | None = None
         started = time.monotonic()
         token = TURN_ID.set(turn_id)
@@ -355,13 +362,13 @@ class Conversations:
             if self._slots.locked():
                 self.metrics.queued_turns.inc()
                 try:
-                    await streamer.start("is waiting for a free slot…")
+                    await streamer.start(t("status_queued", lang))
                     await self._slots.acquire()
                 finally:
                     self.metrics.queued_turns.dec()
-                await streamer.set_status("is thinking…")
+                await streamer.set_status(t("status_thinking", lang))
             else:
-                await streamer.start("is thinking…")
+                await streamer.start(t("status_thinking", lang))
                 await self._slots.acquire()
             self.metrics.active_streams.inc()
             stream_task = asyncio.create_task(
@@ -376,20 +383,18 @@ class Conversations:
                     stream_task.cancel()
                     raise
                 outcome.status = "stopped"
-                outcome.notices.append(f":black_square_for_stop: _Stopped by <@{stopped_by}>._")
+                outcome.notices.append(t("stopped_by", lang, user=stopped_by))
         except ReplyGone as exc:
             outcome.status, outcome.error_code = "failed", exc.error
         except asyncio.CancelledError:
             outcome.status = "interrupted"
-            outcome.notices.append(INTERRUPTED_NOTICE)
+            outcome.notices.append(t("interrupted", lang))
             await asyncio.shield(self._finish(streamer, reply_id, outcome, retry=True))
             raise
         except Exception:
             log.exception("turn %s failed", turn_id)
             outcome.status = "failed"
-            outcome.notices.append(
-                f":warning: Something went wrong on the bot's side (ref `{turn_id[:8]}`)."
-            )
+            outcome.notices.append(t("internal_error", lang, ref=turn_id[:8]))
         finally:
             self._running.pop(turn_id, None)
             if stream_task is not None:
@@ -454,7 +459,7 @@ class Conversations:
                     )
                     conversation_id = None
                     await self._repo.set_conversation_id(thread.id, None)
-                    outcome.notices.append(NEW_CONVERSATION_NOTICE)
+                    outcome.notices.append(t("new_conversation", outcome.lang))
                     continue
                 self._record_error(turn_id, exc, outcome)
                 return
@@ -468,7 +473,7 @@ class Conversations:
         outcome.error_code = exc.code or (
             str(exc.http_status) if exc.http_status else type(exc).__name__
         )
-        outcome.notices.append(f":warning: {exc.user_message}")
+        outcome.notices.append(f":warning: {exc.user_message_in(outcome.lang)}")
         outcome.retryable = exc.retryable or isinstance(exc, GLMTimeout | GLMStreamInterrupted)
         if isinstance(exc, GLMAuthError):
             if not self._auth_error_logged:
@@ -502,22 +507,18 @@ class Conversations:
             log.error("could not record the outcome of reply %s: %s", reply_id, type(exc).__name__)
 
     # -- helpers -----------------------------------------------------------------------------
-    async def _question(self, route: Route) -> str | None:
+    async def _question(self, route: Route, lang: Lang) -> str | None:
         """The user's text as plain text, or None (after telling them) when it cannot be asked."""
         bot = self._bot_user_id()
         question = slack_to_plain(
             route.text, bot_user_id=bot, names=await self._people.names_in(route.text, skip=bot)
         )
         if not question:
-            await self._post(route, HELP_TEXT)
+            await self._post(route, t("help", lang))
             return None
         limit = self._policy.max_input_chars
         if len(question) > limit:
-            await self._post(
-                route,
-                f":warning: That message is {len(question):,} characters long; the limit is "
-                f"{limit:,}. Please shorten it or split it into several messages.",
-            )
+            await self._post(route, t("too_long", lang, length=len(question), limit=limit))
             return None
         return question
 

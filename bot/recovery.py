@@ -14,15 +14,21 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import CURSOR, INTERRUPTED_NOTICE, interrupted_message, retry_actions
+from bot.slack.blocks import CURSOR, interrupted_message, retry_actions
 from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository
+from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
 
 
 async def recover_orphans(
-    repo: Repository, slack: AsyncWebClient, *, instance_id: str, stale_after: float
+    repo: Repository,
+    slack: AsyncWebClient,
+    *,
+    instance_id: str,
+    stale_after: float,
+    lang: Lang = "en",
 ) -> int:
     stale_before = utcnow() - timedelta(seconds=stale_after)
     await repo.release_orphaned_leases(me=instance_id, stale_before=stale_before)
@@ -32,7 +38,7 @@ async def recover_orphans(
             continue  # another instance got there first
         recovered += 1
         try:
-            await _show_interrupted(slack, reply)
+            await _show_interrupted(slack, reply, lang)
         except SlackApiError as exc:
             log.warning(
                 "could not mark reply %s interrupted: %s", reply.id, exc.response.get("error")
@@ -42,8 +48,9 @@ async def recover_orphans(
     return recovered
 
 
-async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord) -> None:
+async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord, lang: Lang) -> None:
     value = str(reply.id)
+    notice = t("interrupted", lang)
     if reply.message_ts:
         message = await _fetch(slack, reply.channel_id, reply.thread_ts, reply.message_ts[-1])
     else:
@@ -53,8 +60,9 @@ async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord) -> None:
         text, blocks = interrupted_message(
             str(message.get("text") or ""),
             message.get("blocks"),
-            notice=INTERRUPTED_NOTICE,
+            notice=notice,
             retry_value=value,
+            lang=lang,
         )
         await slack.chat_update(
             channel=reply.channel_id, ts=str(message["ts"]), text=text, blocks=blocks
@@ -63,10 +71,10 @@ async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord) -> None:
     await slack.chat_postMessage(
         channel=reply.channel_id,
         thread_ts=reply.thread_ts,
-        text=INTERRUPTED_NOTICE,
+        text=notice,
         blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": INTERRUPTED_NOTICE}},
-            retry_actions(value),
+            {"type": "section", "text": {"type": "mrkdwn", "text": notice}},
+            retry_actions(value, lang),
         ],
     )
 

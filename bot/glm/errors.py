@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.texts import TEXTS, Lang, t
+
 RETRYABLE_CODES = frozenset({"500", "1234", "1302", "1303", "1305", "1312"})
 AUTH_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 QUOTA_CODES = frozenset(
@@ -41,8 +43,13 @@ class GLMError(Exception):
     @property
     def user_message(self) -> str:
         """What the Slack user sees, e.g. ``GLM error 1302: too many requests right now, …``."""
-        label = f"GLM error {self.code}" if self.code else "GLM error"
-        return f"{label}: {self.summary}"
+        return self.user_message_in("en")
+
+    def user_message_in(self, lang: Lang) -> str:
+        summary = self.summary if lang == "en" else _summary(type(self), lang)
+        if self.code:
+            return t("glm_error", lang, code=self.code, summary=summary)
+        return t("glm_error_nocode", lang, summary=summary)
 
     def __str__(self) -> str:
         return f"[{self.code or self.http_status or '-'}] {self.message or self.summary}"
@@ -97,6 +104,14 @@ class GLMStreamInterrupted(GLMError):
 
 class GLMProtocolError(GLMError):
     summary = "the GLM service sent a response the bot could not read"
+
+
+def _summary(cls: type[GLMError], lang: Lang) -> str:
+    for klass in cls.__mro__:
+        key = f"glm.{klass.__name__}"
+        if key in TEXTS:
+            return t(key, lang)
+    return cls.summary
 
 
 def error_from_payload(

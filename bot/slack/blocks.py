@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.slack.render import escape_mrkdwn
 from bot.streaming.tools import Image, Source, ToolLedger
+from bot.texts import Lang, t
 
 SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 2000
@@ -26,12 +27,12 @@ def _context(text: str) -> Block:
     }
 
 
-def _sources_text(sources: Sequence[Source]) -> str:
+def _sources_text(sources: Sequence[Source], lang: Lang = "en") -> str:
     """Numbered links, whole links only: a cut inside ``<url|title>`` would break the markup.
 
     The title is clipped *before* escaping, so a cut can never split ``&amp;`` into ``&am``.
     """
-    text = "*Sources*"
+    text = f"*{t('sources', lang)}*"
     for i, source in enumerate(sources[:MAX_SOURCES], 1):
         title = escape_mrkdwn(source.title[:150])
         line = f"\n{i}. <{escape_mrkdwn(source.url)}|{title}>"
@@ -80,6 +81,7 @@ def reply_message(
     stop_value: str | None = None,
     retry_value: str | None = None,
     appendix: Sequence[Block] = (),
+    lang: Lang = "en",
 ) -> tuple[str, list[Block]]:
     """``(fallback text, blocks)`` for one reply message; ``body`` is already mrkdwn."""
     shown = body + CURSOR if streaming and body else body
@@ -99,7 +101,7 @@ def reply_message(
             }
         )
     if sources:
-        blocks.append(_context(_sources_text(sources)))
+        blocks.append(_context(_sources_text(sources, lang)))
     blocks.extend(appendix)
     if activity and streaming:
         blocks.append(_context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}"))
@@ -113,34 +115,31 @@ def reply_message(
                     {
                         "type": "button",
                         "action_id": STOP_ACTION_ID,
-                        "text": {"type": "plain_text", "text": "Stop"},
+                        "text": {"type": "plain_text", "text": t("button_stop", lang)},
                         "value": stop_value,
                     }
                 ],
             }
         )
     if retry_value:
-        blocks.append(retry_actions(retry_value))
+        blocks.append(retry_actions(retry_value, lang))
     text = shown
     if images and not body:
         text = " ".join(i.url for i in images[:MAX_IMAGES])
     return text[:SECTION_LIMIT], blocks
 
 
-INTERRUPTED_NOTICE = (
-    ":octagonal_sign: _This answer was interrupted because the bot restarted. "
-    "Press Retry to ask again._"
-)
+INTERRUPTED_NOTICE = t("interrupted", "en")
 
 
-def retry_actions(value: str) -> Block:
+def retry_actions(value: str, lang: Lang = "en") -> Block:
     return {
         "type": "actions",
         "elements": [
             {
                 "type": "button",
                 "action_id": RETRY_ACTION_ID,
-                "text": {"type": "plain_text", "text": "Retry"},
+                "text": {"type": "plain_text", "text": t("button_retry", lang)},
                 "value": value,
                 "style": "primary",
             }
@@ -149,7 +148,12 @@ def retry_actions(value: str) -> Block:
 
 
 def interrupted_message(
-    text: str, blocks: Sequence[Block] | None, *, notice: str, retry_value: str
+    text: str,
+    blocks: Sequence[Block] | None,
+    *,
+    notice: str,
+    retry_value: str,
+    lang: Lang = "en",
 ) -> tuple[str, list[Block]]:
     """A half-written reply, finalised after a crash: keep the text, drop live parts, add Retry."""
     body = (text or "").removesuffix(CURSOR).rstrip()
@@ -168,7 +172,7 @@ def interrupted_message(
     header = [b for b in kept if b.get("type") == "context"][:1]
     rest = [b for b in kept if b not in header]
     section = {"type": "section", "text": {"type": "mrkdwn", "text": full[:SECTION_LIMIT]}}
-    return full[:SECTION_LIMIT], [*header, section, *rest, retry_actions(retry_value)]
+    return full[:SECTION_LIMIT], [*header, section, *rest, retry_actions(retry_value, lang)]
 
 
 def _is_activity(block: Block) -> bool:

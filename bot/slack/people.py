@@ -30,31 +30,38 @@ class UserDirectory:
         self._max = max_entries
         self._ttl = ttl
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, str, str | None]] = OrderedDict()
 
     async def name(self, user_id: str) -> str:
+        return (await self._entry(user_id))[0]
+
+    async def locale(self, user_id: str) -> str | None:
+        """The user's Slack locale (e.g. ``zh-CN``), for answering in their language."""
+        return (await self._entry(user_id))[1]
+
+    async def _entry(self, user_id: str) -> tuple[str, str | None]:
         hit = self._cache.get(user_id)
         if hit is not None and hit[0] > self._clock():
             self._cache.move_to_end(user_id)
-            return hit[1]
-        name = await self._lookup(user_id)
-        self._cache[user_id] = (self._clock() + self._ttl, name)
+            return hit[1], hit[2]
+        name, locale = await self._lookup(user_id)
+        self._cache[user_id] = (self._clock() + self._ttl, name, locale)
         self._cache.move_to_end(user_id)
         while len(self._cache) > self._max:
             self._cache.popitem(last=False)
-        return name
+        return name, locale
 
     async def names_in(self, text: str, *, skip: str | None = None) -> Mapping[str, str]:
         """Names of the users mentioned in ``text`` (Slack markup), for :func:`slack_to_plain`."""
         return {uid: await self.name(uid) for uid in mentioned_user_ids(text) if uid != skip}
 
-    async def _lookup(self, user_id: str) -> str:
+    async def _lookup(self, user_id: str) -> tuple[str, str | None]:
         try:
-            resp = await self._client.users_info(user=user_id)
+            resp = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError:
-            return user_id
+            return user_id, None
         user: dict[str, Any] = resp.get("user") or {}
         profile = user.get("profile") or {}
-        return str(
-            profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
-        )
+        name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+        locale = user.get("locale")
+        return str(name), str(locale) if locale else None

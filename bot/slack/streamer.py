@@ -33,6 +33,7 @@ from bot.slack.render import render_reply
 from bot.slack.split import MIN_LIMIT, fence_repair, split_point
 from bot.streaming.markup import MarkupFilter
 from bot.streaming.tools import ToolLedger
+from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,7 @@ GONE_ERRORS = frozenset(
     }
 )
 FINAL_ATTEMPTS = 8
-REASONING = "Reasoning…"
-EMPTY_ANSWER = "_The assistant finished without writing anything._"
+
 MAX_SHRINKS = 4
 MIN_SEGMENT = max(MIN_LIMIT, 500)
 TOO_LONG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long"})
@@ -91,7 +91,10 @@ class ReplyStreamer:
         clock: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
         posts: PostBudget | None = None,
+        lang: Lang = "en",
     ) -> None:
+        self._lang = lang
+        self._reasoning = t("reasoning", lang)
         self._metrics = metrics
         self._posts = posts
         self._client = client
@@ -137,8 +140,9 @@ class ReplyStreamer:
     def has_text(self) -> bool:
         return bool(self._segment or self._pending or len(self._message_ts) > 1)
 
-    async def start(self, status: str = "is thinking…") -> None:
+    async def start(self, status: str | None = None) -> None:
         """Show life at once: a thread status, or a placeholder message where that is refused."""
+        status = status or t("status_thinking", self._lang)
         if self._cfg.use_status and await self._set_status(status):
             self._status_on = True
         else:
@@ -154,12 +158,12 @@ class ReplyStreamer:
     def append(self, text: str) -> None:
         visible = self._filter.feed(text)
         if visible:
-            if self._activity == REASONING:
+            if self._activity == self._reasoning:
                 self._activity = None
             self._pending.append(visible)
             self._dirty.set()
         elif self._filter.thinking and self._activity is None:
-            self._activity = REASONING  # <think> text is never shown, but progress is
+            self._activity = self._reasoning  # <think> text is never shown, but progress is
             self._dirty.set()
 
     def tool(self, call: ToolCall) -> None:
@@ -177,7 +181,7 @@ class ReplyStreamer:
         if tail:
             self._pending.append(tail)
         if not notice and not self.has_text and not self.tools.images:
-            notice = EMPTY_ANSWER
+            notice = t("empty_answer", self._lang)
         try:
             if not self.gone:
                 await self._flush(final=True, notice=notice or "")
@@ -326,6 +330,7 @@ class ReplyStreamer:
             images=self.tools.images if final else (),
             sources=self.tools.sources if final else (),
             appendix=tool_appendix(self.tools) if final else (),
+            lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,
         )

@@ -279,3 +279,44 @@ async def test_a_bad_api_key_is_logged_once_not_per_turn(
     assert len(errors) == 1
     replies = [m.text for m in fake_slack.messages("C0001") if m.user == "UBOT"]
     assert len(replies) == 3 and all("GLM error 1002" in t for t in replies)
+
+
+async def test_a_chinese_slack_user_is_answered_in_chinese(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    from bot.slack.blocks import STOP_ACTION_ID
+
+    fake_slack.add_user("U0CN", name="li", real_name="李雷", locale="zh-CN")
+    gate = asyncio.Event()
+    fake_glm.enqueue(Reply(chunks=["第一部分", "第二部分"], stall_after=1, gate=gate))
+    event = mention_event("你好", user="U0CN")
+    await running_bot.slack.event(event)
+    streaming = await fake_slack.wait_for(
+        lambda f: next(
+            (m for m in f.thread_replies_by_bot("C0001", event["ts"]) if "第一部分" in m.text),
+            None,
+        ),
+        what="the first part",
+    )
+    labels = [
+        e["text"]["text"]
+        for b in streaming.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == STOP_ACTION_ID
+    ]
+    assert labels == ["停止"]
+    assert fake_slack.status_history[0][2] == "正在思考…"
+    gate.set()
+    await running_bot.wait_handled(1)
+
+    fake_glm.enqueue(Reply.error(429, "1302"), *[Reply.error(429, "1302")] * 3)
+    busy = mention_event("再来", user="U0CN")
+    await running_bot.slack.event(busy)
+    await running_bot.wait_handled(2)
+    assert "GLM 错误 1302：当前请求过多" in only_reply(fake_slack, busy).text
+
+    empty = mention_event("", user="U0CN")
+    await running_bot.slack.event(empty)
+    await running_bot.wait_handled(3)
+    assert only_reply(fake_slack, empty).text.startswith("你好！@我并提问")

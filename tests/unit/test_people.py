@@ -14,7 +14,7 @@ class CountingClient:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    async def users_info(self, *, user: str) -> dict[str, Any]:
+    async def users_info(self, *, user: str, **_: Any) -> dict[str, Any]:
         self.calls.append(user)
         return {"user": {"name": user.lower(), "profile": {"display_name": f"name-{user}"}}}
 
