@@ -44,7 +44,10 @@ class UserDirectory:
         if hit is not None and hit[0] > self._clock():
             self._cache.move_to_end(user_id)
             return hit[1], hit[2]
-        name, locale = await self._lookup(user_id)
+        found = await self._lookup(user_id)
+        if found is None:  # a failed lookup (rate limit, network) is retried soon, not in an hour
+            return user_id, None
+        name, locale = found
         self._cache[user_id] = (self._clock() + self._ttl, name, locale)
         self._cache.move_to_end(user_id)
         while len(self._cache) > self._max:
@@ -55,11 +58,13 @@ class UserDirectory:
         """Names of the users mentioned in ``text`` (Slack markup), for :func:`slack_to_plain`."""
         return {uid: await self.name(uid) for uid in mentioned_user_ids(text) if uid != skip}
 
-    async def _lookup(self, user_id: str) -> tuple[str, str | None]:
+    async def _lookup(self, user_id: str) -> tuple[str, str | None] | None:
         try:
             resp = await self._client.users_info(user=user_id, include_locale=True)
-        except SlackApiError:
-            return user_id, None
+        except SlackApiError as exc:
+            if exc.response.get("error") == "user_not_found":
+                return user_id, None
+            return None
         user: dict[str, Any] = resp.get("user") or {}
         profile = user.get("profile") or {}
         name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id

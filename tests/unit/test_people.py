@@ -46,3 +46,21 @@ def test_compose_prompt() -> None:
     assert compose_prompt(["[Bob]: hi"], asker="Ann", question="q?") == (
         "Earlier messages in this Slack thread, oldest first:\n[Bob]: hi\n\nQuestion from Ann: q?"
     )
+
+
+async def test_failed_lookups_are_not_cached() -> None:
+    from slack_sdk.errors import SlackApiError
+
+    class FlakyClient(CountingClient):
+        async def users_info(self, *, user: str, **kw: Any) -> dict[str, Any]:
+            self.calls.append(user)
+            if len(self.calls) == 1:
+                raise SlackApiError("rate limited", {"ok": False, "error": "ratelimited"})
+            return {"user": {"name": "ann", "locale": "zh-CN", "profile": {}}}
+
+    client = FlakyClient()
+    people = UserDirectory(client)  # type: ignore[arg-type]
+    assert await people.name("U1") == "U1"
+    assert await people.name("U1") == "ann"
+    assert await people.locale("U1") == "zh-CN"
+    assert client.calls == ["U1", "U1"]
