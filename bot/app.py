@@ -94,7 +94,8 @@ def build_bot(settings: Settings) -> Bot:
     )
     bolt = AsyncApp(
         client=slack,
-        signing_secret=signing_secret or "socket-mode-needs-no-signing-secret",
+        # Socket Mode has no HTTP events route (see build_web_app); Bolt still wants a value.
+        signing_secret=signing_secret or "unused-in-socket-mode",
         request_verification_enabled=not settings.socket_mode,
         ignoring_self_events_enabled=True,
     )
@@ -245,15 +246,19 @@ BOT_KEY = web.AppKey("bot", Bot)
 
 
 def build_web_app(bot: Bot) -> web.Application:
-    web_app = bot.bolt.web_app(path="/slack/events")
+    secret = bot.settings.slack_signing_secret
+    if bot.settings.socket_mode:
+        # Events arrive over the socket; an HTTP events route without a signing secret to check
+        # would let anyone on the network inject events, so there is none.
+        web_app = web.Application()
+    else:
+        assert secret is not None and secret.get_secret_value()
+        web_app = bot.bolt.web_app(path="/slack/events")
+        web_app.middlewares.append(_time_slack_acks)
+        web_app.middlewares.append(slack_guard(signing_secret=secret.get_secret_value()))
     web_app[BOT_KEY] = bot
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
-    web_app.middlewares.append(_time_slack_acks)
-    secret = bot.settings.slack_signing_secret
-    web_app.middlewares.append(
-        slack_guard(signing_secret=secret.get_secret_value() if secret else None)
-    )
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await start_bot(bot)

@@ -51,8 +51,8 @@ def payload_problem(content_type: str, body: str) -> str | None:
     return f"unsupported content type {content_type or '(none)'}"
 
 
-def slack_guard(*, signing_secret: str | None, path: str = "/slack/events") -> Any:
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+def slack_guard(*, signing_secret: str, path: str = "/slack/events") -> Any:
+    verifier = SignatureVerifier(signing_secret)
 
     @web.middleware
     async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -63,7 +63,7 @@ def slack_guard(*, signing_secret: str | None, path: str = "/slack/events") -> A
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return web.json_response({"error": "body is not UTF-8"}, status=400)
-        if verifier is not None and not _signed(verifier, request, body):
+        if not _signed(verifier, request, body):
             return web.json_response({"error": "invalid request"}, status=401)
         problem = payload_problem(request.content_type, body)
         if problem is not None:

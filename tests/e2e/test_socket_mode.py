@@ -29,10 +29,12 @@ async def test_socket_mode_answers_mentions_and_skips_retries(
         await fake_slack.socket_send(event_envelope(follow))
         await bot.wait_handled(3)
         status, health = await bot.get("/healthz")
+        injected = await bot.slack.event(mention_event("injected over HTTP"))
     finally:
         await bot.stop()
 
     assert {"envelope_id": first} in fake_slack.socket_acks
     assert status == 200 and health["mode"] == "socket"
+    assert injected.status == 404, "no HTTP events route in Socket Mode"
     assert [r.user_text for r in fake_glm.requests] == ["over the socket", "and a follow-up"]
     assert len(fake_slack.thread_replies_by_bot("C0001", event["ts"])) == 2
