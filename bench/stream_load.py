@@ -38,7 +38,7 @@ from bot.slack.render import render_reply  # noqa: E402
 from tests.bot_process import BotProcess  # noqa: E402
 from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, SlackSender, mention_event  # noqa: E402
 
-BOT_TOKEN = "xoxb-bench-token"
+BOT_TOKEN = "xoxb-test-bench-token"  # a fake: the bench talks only to loopback fakes
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 GLM_KEY = "bench-glm-key.secret"
 
