@@ -62,8 +62,11 @@ class Bot:
     conversations: Conversations
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: AsyncSocketModeHandler | None = None
-    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def instance_id(self) -> str:
+        return self.conversations.instance_id
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -100,7 +103,6 @@ def build_bot(settings: Settings) -> Bot:
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
-    instance_id = uuid.uuid4().hex[:16]
     conversations = Conversations(
         repo=repo,
         glm=glm,
@@ -131,14 +133,12 @@ def build_bot(settings: Settings) -> Bot:
         ),
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
-        instance_id=instance_id,
+        instance_id=uuid.uuid4().hex[:16],
     )
     register_message_listeners(bolt, conversations)
     register_agent_command(bolt, repo=repo, default_assistant_id=settings.glm_default_assistant_id)
     register_reply_actions(bolt, repo=repo, conversations=conversations)
-    return Bot(
-        settings, engine, repo, glm, slack, bolt, conversations, identity, instance_id=instance_id
-    )
+    return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
 
 
 async def start_bot(bot: Bot) -> None:
