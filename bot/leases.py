@@ -41,6 +41,7 @@ async def thread_lease(
             log.warning("thread %s still busy after %.0fs; answering anyway", key, max_wait)
             break
         await asyncio.sleep(poll)
+        poll = min(poll * 1.5, 2.0)  # a long answer elsewhere: check less and less often
 
     async def renew() -> None:
         while True:
