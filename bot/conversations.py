@@ -272,21 +272,32 @@ class Conversations:
                     status=t("status_thread_busy", lang),
                 )
 
-        async with thread_lease(
-            self._repo,
-            key,
-            self.instance_id or "local",
-            max_wait=self._policy.lease_max_wait,
-            on_wait=waiting,
-        ):
-            if thread is not None:  # another instance may have moved the conversation on
-                thread = await self._repo.get_thread(
-                    route.team_id, route.channel_id, route.thread_ts
-                )
-            await self._answer(route, thread, prompt=prompt, lang=lang)
+        turn_id = uuid.uuid4().hex  # also the GLM request_id; every log line of the turn has it
+        token = TURN_ID.set(turn_id)
+        try:
+            async with thread_lease(
+                self._repo,
+                key,
+                self.instance_id or "local",
+                max_wait=self._policy.lease_max_wait,
+                on_wait=waiting,
+            ):
+                if thread is not None:  # another instance may have moved the conversation on
+                    thread = await self._repo.get_thread(
+                        route.team_id, route.channel_id, route.thread_ts
+                    )
+                await self._answer(route, thread, turn_id=turn_id, prompt=prompt, lang=lang)
+        finally:
+            TURN_ID.reset(token)
 
     async def _answer(
-        self, route: Route, thread: ThreadRecord | None, *, prompt: str | None, lang: Lang
+        self,
+        route: Route,
+        thread: ThreadRecord | None,
+        *,
+        turn_id: str,
+        prompt: str | None,
+        lang: Lang,
     ) -> None:
         if prompt is None:
             prompt = await self._question(route, lang)
@@ -316,7 +327,6 @@ class Conversations:
                 bot_user_id=self._bot_user_id(),
             )
 
-        turn_id = uuid.uuid4().hex
         reply_id = await self._repo.start_reply(
             turn_id=turn_id,
             team_id=route.team_id,
@@ -357,7 +367,6 @@ class Conversations:
         outcome = TurnOutcome(lang=lang)
         stream_task: asyncio.Task[None] | None = None
         started = time.monotonic()
-        token = TURN_ID.set(turn_id)
         try:
             if self._slots.locked():
                 self.metrics.queued_turns.inc()
@@ -400,7 +409,6 @@ class Conversations:
             if stream_task is not None:
                 self.metrics.active_streams.dec()
                 self._slots.release()
-            TURN_ID.reset(token)
         await self._finish(streamer, reply_id, outcome)
         self.metrics.turns.labels(outcome.status).inc()
         self.metrics.turn_seconds.observe(time.monotonic() - started)

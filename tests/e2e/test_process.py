@@ -219,3 +219,39 @@ async def test_migrate_command(tmp_path: Path, fake_slack: FakeSlack, fake_glm: 
     assert code == 0, err
     assert "latest schema" in out
     assert (tmp_path / "bot.db").exists()
+
+
+async def test_json_logs_tie_event_request_and_reply_together(
+    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    import json
+
+    from tests.bot_process import BotProcess
+
+    bot = await BotProcess(
+        tmp_path, **_configured(tmp_path, fake_slack, fake_glm, LOG_FORMAT="json")
+    ).start()
+    try:
+        async with aiohttp.ClientSession(trust_env=False) as session:
+            sender = SlackSender(f"{bot.url}/slack/events", SIGNING_SECRET, session)
+            event = mention_event("log me")
+            await sender.event(event, event_id="EvLogged1")
+        await fake_slack.wait_for(
+            lambda f: any(
+                m.text.startswith("Echo") for m in f.thread_replies_by_bot("C0001", event["ts"])
+            ),
+            timeout=10,
+            what="the answer",
+        )
+        bot.signal(signal.SIGTERM)
+        assert await bot.wait(30) == 0
+        log = await bot.rest_of_stderr()
+    finally:
+        await bot.kill()
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert records and all({"ts", "level", "logger", "message"} <= set(r) for r in records)
+    (turn_line,) = [r for r in records if r["message"].startswith("turn ")]
+    turn_id = turn_line["turn_id"]
+    assert fake_glm.requests[0].body["request_id"] == turn_id
+    assert any("EvLogged1" in r["message"] for r in records)
+    assert GLM_KEY not in log and BOT_TOKEN not in log and SIGNING_SECRET not in log
