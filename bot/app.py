@@ -136,7 +136,12 @@ def build_bot(settings: Settings) -> Bot:
         instance_id=uuid.uuid4().hex[:16],
     )
     register_message_listeners(bolt, conversations)
-    register_agent_command(bolt, repo=repo, default_assistant_id=settings.glm_default_assistant_id)
+    register_agent_command(
+        bolt,
+        repo=repo,
+        default_assistant_id=settings.glm_default_assistant_id,
+        language=conversations.language_of,
+    )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
 

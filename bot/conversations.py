@@ -176,6 +176,10 @@ class Conversations:
             return
         await self._turn(route, thread, lang=lang)
 
+    async def language_of(self, user_id: str) -> Lang:
+        """The language to answer this user in (also used by /glm-agent)."""
+        return await self._lang(user_id)
+
     async def _lang(self, user_id: str) -> Lang:
         """Answer in the user's Slack language when it is Chinese or English."""
         default = self._policy.default_language

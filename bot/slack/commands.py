@@ -14,6 +14,7 @@ channels the bot has not joined and in DMs, unlike ``chat.postEphemeral``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.agents import (
 )
 from bot.slack.render import escape_mrkdwn
 from bot.store.repository import Repository
+from bot.texts import Lang
 
 __all__ = [
     "AGENT_COMMAND",
@@ -90,15 +92,22 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _scope(channel_id: str) -> str:
+def _pick(lang: Lang, en: str, zh: str) -> str:
+    """The /glm-agent texts in the user's language (the rest of the bot uses bot.texts)."""
+    return zh if lang == "zh" else en
+
+
+def _scope(channel_id: str, lang: Lang = "en") -> str:
     """``this DM`` or ``this channel``: the confirmation should say where the choice applies."""
-    return "this DM" if channel_id.startswith("D") else "this channel"
+    if channel_id.startswith("D"):
+        return _pick(lang, "this DM", "这个私信")
+    return _pick(lang, "this channel", "这个频道")
 
 
-def _label(agent: Agent) -> str:
+def _label(agent: Agent, lang: Lang = "en") -> str:
     """Bold name plus the handle people can type: ``*AI画图（官方） · AI drawing* (`drawing`)``."""
     if agent.custom:
-        return f"a custom agent (`{agent.assistant_id}`)"
+        return _pick(lang, "a custom agent", "自定义智能体") + f" (`{agent.assistant_id}`)"
     return f"*{escape_mrkdwn(agent.display_name)}* (`{agent.short_name}`)"
 
 
@@ -113,23 +122,37 @@ def _candidate(agent: Agent) -> str:
     return f"{agent.number}. {escape_mrkdwn(agent.official_name)} (`{agent.short_name}`)"
 
 
-def catalogue_text() -> str:
+def catalogue_text(lang: Lang = "en") -> str:
     """The twelve official assistants, one mrkdwn line each: number, name, handle, what it does."""
     return "\n".join(
         f"*{agent.number}.* {escape_mrkdwn(agent.official_name)} · `{agent.short_name}` — "
-        f"{escape_mrkdwn(agent.description_en)}"
+        f"{escape_mrkdwn(agent.description_zh if lang == 'zh' else agent.description_en)}"
         for agent in OFFICIAL_AGENTS
     )
 
 
-def _current_line(current: Agent, channel_id: str, default: Agent) -> str:
+def _current_line(current: Agent, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """Which assistant answers new threads here, and whether that is just the default."""
-    suffix = " (the default)" if current.assistant_id == default.assistant_id else ""
+    is_default = current.assistant_id == default.assistant_id
+    if lang == "zh":
+        suffix = "（默认）" if is_default else ""
+        return f"{_scope(channel_id, lang)}的新消息串使用 {_label(current, lang)}{suffix}。"
+    suffix = " (the default)" if is_default else ""
     return f"New threads in {_scope(channel_id)} use {_label(current)}{suffix}."
 
 
-def _usage_lines(default: Agent) -> list[str]:
+def _usage_lines(default: Agent, lang: Lang = "en") -> list[str]:
     """The command forms, shared by help and error replies."""
+    if lang == "zh":
+        return [
+            f"• `{AGENT_COMMAND}` — 查看当前智能体并从菜单选择",
+            f"• `{AGENT_COMMAND} <选择>` — 切换；可以用编号（`1`–`{len(OFFICIAL_AGENTS)}`）、"
+            "名称（`drawing`、`AI画图`、`AI画图（官方）`，不区分大小写，唯一前缀即可）"
+            "或 24 位十六进制 `assistant_id`（也支持自定义智能体）",
+            f"• `{AGENT_COMMAND} list` — 智能体列表",
+            f"• `{AGENT_COMMAND} default` — 恢复为默认的 {escape_mrkdwn(default.display_name)}",
+            f"• `{AGENT_COMMAND} help` — 本帮助",
+        ]
     return [
         f"• `{AGENT_COMMAND}` — show the current assistant and a picker",
         f"• `{AGENT_COMMAND} <selector>` — switch; a selector is the list number (`1`–"
@@ -142,8 +165,13 @@ def _usage_lines(default: Agent) -> list[str]:
     ]
 
 
-def picker_text(current: Agent, *, channel_id: str, default: Agent) -> str:
+def picker_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """Notification fallback for the picker message (blocks carry the real content)."""
+    if lang == "zh":
+        return (
+            f"{_current_line(current, channel_id, default, lang)} "
+            f"用菜单或 `{AGENT_COMMAND} <编号或名称>` 切换。"
+        )
     return (
         f"{_current_line(current, channel_id, default)} "
         f"Pick another with the menu or `{AGENT_COMMAND} <number or name>`."
@@ -167,7 +195,9 @@ def _option(agent: Agent) -> JSON:
     }
 
 
-def picker_blocks(current: Agent, *, channel_id: str, default: Agent) -> list[JSON]:
+def picker_blocks(
+    current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en"
+) -> list[JSON]:
     """The ephemeral picker: current assistant with a select menu, the catalogue, a usage hint.
 
     ``initial_option`` must equal one of the options exactly, so it is set only for official
@@ -176,7 +206,11 @@ def picker_blocks(current: Agent, *, channel_id: str, default: Agent) -> list[JS
     select: JSON = {
         "type": "static_select",
         "action_id": SELECT_ACTION_ID,
-        "placeholder": {"type": "plain_text", "text": "Switch assistant", "emoji": True},
+        "placeholder": {
+            "type": "plain_text",
+            "text": _pick(lang, "Switch assistant", "切换智能体"),
+            "emoji": True,
+        },
         "options": [_option(agent) for agent in OFFICIAL_AGENTS],
     }
     if not current.custom:
@@ -187,27 +221,49 @@ def picker_blocks(current: Agent, *, channel_id: str, default: Agent) -> list[JS
             "block_id": PICKER_BLOCK_ID,
             "text": {
                 "type": "mrkdwn",
-                "text": f"{_current_line(current, channel_id, default)}\n"
-                "Existing threads keep the assistant they started with.",
+                "text": f"{_current_line(current, channel_id, default, lang)}\n" + _keep_line(lang),
             },
             "accessory": select,
         },
-        {"type": "section", "text": {"type": "mrkdwn", "text": catalogue_text()}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": catalogue_text(lang)}},
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f"Or type `{AGENT_COMMAND} 6`, `{AGENT_COMMAND} drawing`, "
-                    f"`{AGENT_COMMAND} default` · `{AGENT_COMMAND} help` for all options",
+                    "text": _pick(lang, "Or type", "也可以输入")
+                    + f" `{AGENT_COMMAND} 6`, `{AGENT_COMMAND} drawing`, "
+                    f"`{AGENT_COMMAND} default` · `{AGENT_COMMAND} help` "
+                    + _pick(lang, "for all options", "查看全部用法"),
                 }
             ],
         },
     ]
 
 
-def help_text(current: Agent, *, channel_id: str, default: Agent) -> str:
+def _keep_line(lang: Lang) -> str:
+    return _pick(
+        lang,
+        "Existing threads keep the assistant they started with.",
+        "已经开始的消息串继续使用原来的智能体。",
+    )
+
+
+def help_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """Usage, scope rules and the catalogue: everything ``/glm-agent help`` should answer."""
+    if lang == "zh":
+        return "\n".join(
+            [
+                f"*{AGENT_COMMAND}* 选择回答{_scope(channel_id, lang)}中*新*消息串的 GLM 智能体。"
+                "已经开始的消息串继续使用原来的智能体（对话属于它）。",
+                _current_line(current, channel_id, default, lang),
+                "",
+                *_usage_lines(default, lang),
+                "",
+                "*智能体*",
+                catalogue_text(lang),
+            ]
+        )
     return "\n".join(
         [
             f"*{AGENT_COMMAND}* chooses the GLM assistant that answers *new* threads in "
@@ -223,8 +279,18 @@ def help_text(current: Agent, *, channel_id: str, default: Agent) -> str:
     )
 
 
-def list_text(current: Agent, *, channel_id: str, default: Agent) -> str:
+def list_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """The catalogue with the current choice on top."""
+    if lang == "zh":
+        return "\n".join(
+            [
+                _current_line(current, channel_id, default, lang),
+                "",
+                catalogue_text(lang),
+                "",
+                f"用 `{AGENT_COMMAND} <编号或名称>` 切换。",
+            ]
+        )
     return "\n".join(
         [
             _current_line(current, channel_id, default),
@@ -236,8 +302,20 @@ def list_text(current: Agent, *, channel_id: str, default: Agent) -> str:
     )
 
 
-def confirmation_text(agent: Agent, *, channel_id: str) -> str:
+def confirmation_text(agent: Agent, *, channel_id: str, lang: Lang = "en") -> str:
     """After a switch: what new threads here will use, and that existing threads do not move."""
+    if lang == "zh":
+        lines = [
+            f":white_check_mark: {_scope(channel_id, lang)}的新消息串将使用 "
+            f"{_label(agent, lang)}。",
+            _keep_line(lang),
+        ]
+        if agent.custom:
+            lines.append(
+                "_这个 id 不是官方智能体，将作为自定义智能体使用；"
+                "如果 GLM 不认识它，回答会显示错误。_"
+            )
+        return "\n".join(lines)
     lines = [
         f":white_check_mark: New threads in {_scope(channel_id)} will use {_label(agent)}.",
         "Existing threads keep the assistant they started with.",
@@ -250,8 +328,13 @@ def confirmation_text(agent: Agent, *, channel_id: str) -> str:
     return "\n".join(lines)
 
 
-def reset_text(default: Agent, *, channel_id: str) -> str:
+def reset_text(default: Agent, *, channel_id: str, lang: Lang = "en") -> str:
     """After ``default``: the channel follows the configured default again."""
+    if lang == "zh":
+        return (
+            f":leftwards_arrow_with_hook: {_scope(channel_id, lang)}已恢复默认："
+            f"新消息串将使用 {_label(default, lang)}。\n" + _keep_line(lang)
+        )
     where = _scope(channel_id).replace("this", "This", 1)
     return (
         f":leftwards_arrow_with_hook: {where} is back to the default: "
@@ -260,9 +343,26 @@ def reset_text(default: Agent, *, channel_id: str) -> str:
     )
 
 
-def no_match_text(selector: str, resolution: Resolution) -> str:
+def no_match_text(selector: str, resolution: Resolution, lang: Lang = "en") -> str:
     """Why a selector did not pick exactly one assistant, with the closest candidates."""
     shown = _echo(selector)
+    if lang == "zh":
+        if resolution.reason == "ambiguous":
+            head, tail = (
+                f":thinking_face: `{shown}` 匹配了多个智能体：",
+                "请多输入几个字，或使用编号。",
+            )
+        elif resolution.candidates:
+            head, tail = f":thinking_face: 没有叫 `{shown}` 的智能体。你是不是要找：", ""
+        else:
+            head, tail = f":thinking_face: 没有叫 `{shown}` 的智能体。", ""
+        lines = [head, *(f"• {_candidate(agent)}" for agent in resolution.candidates)]
+        if tail:
+            lines.append(tail)
+        lines.append(
+            f"没有做任何更改。`{AGENT_COMMAND} list` 列出全部 {len(OFFICIAL_AGENTS)} 个智能体。"
+        )
+        return "\n".join(lines)
     if resolution.reason == "ambiguous":
         head = f":thinking_face: `{shown}` matches several assistants:"
         tail = "Type more of the name, or use the number."
@@ -281,16 +381,22 @@ def no_match_text(selector: str, resolution: Resolution) -> str:
     return "\n".join(lines)
 
 
-def database_error_text() -> str:
+def database_error_text(lang: Lang = "en") -> str:
     """A failure the user can act on (try again) without seeing internals."""
+    if lang == "zh":
+        return (
+            ":warning: 暂时无法读取或保存智能体设置（数据库问题）。没有做任何更改，请一分钟后再试。"
+        )
     return (
         ":warning: I could not read or save the assistant setting right now (database "
         "problem). Nothing was changed; please try again in a minute."
     )
 
 
-def _invalid_selection_text() -> str:
+def _invalid_selection_text(lang: Lang = "en") -> str:
     """A picker value that is not an assistant id (a forged or stale payload)."""
+    if lang == "zh":
+        return ":warning: 这个选项不是有效的智能体。没有做任何更改。"
     return ":warning: That choice is not a valid assistant. Nothing was changed."
 
 
@@ -332,7 +438,13 @@ class AgentSettings:
 
 
 async def answer_command(
-    settings: AgentSettings, text: str, *, team_id: str, channel_id: str, user_id: str
+    settings: AgentSettings,
+    text: str,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    lang: Lang = "en",
 ) -> Answer:
     """Everything ``/glm-agent [text]`` can do; raises only on database errors."""
     selector = text.strip()
@@ -340,36 +452,42 @@ async def answer_command(
     default = settings.default
     if word in _DEFAULT_WORDS:
         await settings.choose(team_id, channel_id, None, user_id)
-        return Answer(reset_text(default, channel_id=channel_id))
+        return Answer(reset_text(default, channel_id=channel_id, lang=lang))
     if word in _HELP_WORDS:
         current = await settings.current(team_id, channel_id)
-        return Answer(help_text(current, channel_id=channel_id, default=default))
+        return Answer(help_text(current, channel_id=channel_id, default=default, lang=lang))
     if word in _LIST_WORDS:
         current = await settings.current(team_id, channel_id)
-        return Answer(list_text(current, channel_id=channel_id, default=default))
+        return Answer(list_text(current, channel_id=channel_id, default=default, lang=lang))
 
     resolution = resolve_agent(selector) if selector else None
     if resolution is None or resolution.reason == "empty":
         current = await settings.current(team_id, channel_id)
         return Answer(
-            picker_text(current, channel_id=channel_id, default=default),
-            blocks=picker_blocks(current, channel_id=channel_id, default=default),
+            picker_text(current, channel_id=channel_id, default=default, lang=lang),
+            blocks=picker_blocks(current, channel_id=channel_id, default=default, lang=lang),
         )
     if resolution.agent is None:
-        return Answer(no_match_text(selector, resolution))
+        return Answer(no_match_text(selector, resolution, lang))
     await settings.choose(team_id, channel_id, resolution.agent, user_id)
-    return Answer(confirmation_text(resolution.agent, channel_id=channel_id))
+    return Answer(confirmation_text(resolution.agent, channel_id=channel_id, lang=lang))
 
 
 async def answer_selection(
-    settings: AgentSettings, value: str, *, team_id: str, channel_id: str, user_id: str
+    settings: AgentSettings,
+    value: str,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    lang: Lang = "en",
 ) -> Answer:
     """A choice from the picker: store it and replace the picker with the confirmation."""
     if not is_assistant_id(value):
-        return Answer(_invalid_selection_text())
+        return Answer(_invalid_selection_text(lang))
     agent = agent_by_id(value)
     await settings.choose(team_id, channel_id, agent, user_id)
-    return Answer(confirmation_text(agent, channel_id=channel_id), replace_original=True)
+    return Answer(confirmation_text(agent, channel_id=channel_id, lang=lang), replace_original=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +519,17 @@ async def _send(respond: AsyncRespond, answer: Answer) -> None:
         log.exception("could not answer through response_url")
 
 
-def register_agent_command(app: AsyncApp, *, repo: Repository, default_assistant_id: str) -> None:
+async def _english(_user_id: str) -> Lang:
+    return "en"
+
+
+def register_agent_command(
+    app: AsyncApp,
+    *,
+    repo: Repository,
+    default_assistant_id: str,
+    language: Callable[[str], Awaitable[Lang]] = _english,
+) -> None:
     """Register ``/glm-agent`` and its picker action on ``app``.
 
     Both listeners ack before touching the database, so Slack gets its 200 within the 3 s
@@ -412,6 +540,7 @@ def register_agent_command(app: AsyncApp, *, repo: Repository, default_assistant
     @app.command(AGENT_COMMAND)
     async def on_agent_command(ack: AsyncAck, command: JSON, respond: AsyncRespond) -> None:
         await ack()
+        lang = await language(str(command["user_id"]))
         try:
             answer = await answer_command(
                 settings,
@@ -419,10 +548,11 @@ def register_agent_command(app: AsyncApp, *, repo: Repository, default_assistant
                 team_id=str(command["team_id"]),
                 channel_id=str(command["channel_id"]),
                 user_id=str(command["user_id"]),
+                lang=lang,
             )
         except Exception:
             log.exception("/glm-agent failed")
-            answer = Answer(database_error_text())
+            answer = Answer(database_error_text(lang))
         await _send(respond, answer)
 
     @app.action(SELECT_ACTION_ID)
@@ -436,11 +566,12 @@ def register_agent_command(app: AsyncApp, *, repo: Repository, default_assistant
             log.warning("agent picker payload without team/channel/user; ignored")
             return
         team_id, channel_id, user_id = keys
+        lang = await language(user_id)
         try:
             answer = await answer_selection(
-                settings, value, team_id=team_id, channel_id=channel_id, user_id=user_id
+                settings, value, team_id=team_id, channel_id=channel_id, user_id=user_id, lang=lang
             )
         except Exception:
             log.exception("agent picker selection failed")
-            answer = Answer(database_error_text())
+            answer = Answer(database_error_text(lang))
         await _send(respond, answer)

@@ -489,3 +489,20 @@ async def test_database_failure_gets_a_friendly_ephemeral_error(
     body = await response_to(fake_slack, url)
     assert "try again" in body["text"]
     assert body["replace_original"] is False  # the picker stays, so the user can retry
+
+
+async def test_a_chinese_user_gets_the_command_in_chinese(
+    running_bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("U0CN", name="li", real_name="李雷", locale="zh-CN")
+    url = fake_slack.new_response_url()
+    resp = await running_bot.slack.command("drawing", response_url=url, user_id="U0CN")
+    assert resp.status == 200
+    body = await response_to(fake_slack, url)
+    assert body["text"].startswith(":white_check_mark: 这个频道的新消息串将使用 *AI画图（官方）")
+    url = fake_slack.new_response_url()
+    await running_bot.slack.command("", response_url=url, user_id="U0CN")
+    picker = await response_to(fake_slack, url)
+    select = picker["blocks"][0]["accessory"]
+    assert select["placeholder"]["text"] == "切换智能体"
+    assert "数据分析" in picker["blocks"][1]["text"]["text"]
