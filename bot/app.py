@@ -228,6 +228,9 @@ async def _housekeeping(bot: Bot) -> None:
             if loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 await bot.repo.prune_events(EVENT_RETENTION)
+                await bot.repo.prune_turn_tickets(
+                    timedelta(seconds=bot.settings.user_window_seconds + 60)
+                )
         except asyncio.CancelledError:
             raise
         except Exception:

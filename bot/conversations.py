@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -32,13 +33,14 @@ from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, 
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
-from bot.policy import AccessPolicy, UserRateLimiter
+from bot.policy import AccessPolicy, wait_before_next_turn
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
+from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
 from bot.texts import Lang, lang_from_locale, t
 
@@ -120,7 +122,6 @@ class Conversations:
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
-        self._user_limit = UserRateLimiter(policy.user_turns_per_window, policy.user_window_seconds)
         self._background: set[asyncio.Future[None]] = set()
         self.handled = 0
         self._handled_cond = asyncio.Condition()
@@ -164,7 +165,7 @@ class Conversations:
         lang = await self._lang(route.user_id)
         if not self._admitted(route, lang):
             return
-        wait = self._user_limit.check(route.team_id, route.user_id)
+        wait = await self._rate_limit_wait(route)
         if wait is not None:
             self.metrics.refusals.labels("rate_limited").inc()
             minutes = max(1, round(wait / 60))
@@ -175,6 +176,20 @@ class Conversations:
             )
             return
         await self._turn(route, thread, lang=lang)
+
+    async def _rate_limit_wait(self, route: Route) -> float | None:
+        """Counted in the database, so the limit holds across instances."""
+        max_turns = self._policy.user_turns_per_window
+        if max_turns <= 0:
+            return None
+        window = self._policy.user_window_seconds
+        now = utcnow()
+        earlier = await self._repo.take_turn_ticket(
+            route.team_id, route.user_id, since=now - timedelta(seconds=window), max_turns=max_turns
+        )
+        if earlier is None:
+            return None
+        return wait_before_next_turn(earlier, now=now, max_turns=max_turns, window=window)
 
     async def language_of(self, user_id: str) -> Lang:
         """The language to answer this user in (also used by /glm-agent)."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 
 def parse_id_list(raw: str | None) -> frozenset[str]:
@@ -30,31 +29,19 @@ class AccessPolicy:
         return not (self.channels and not is_dm and channel_id not in self.channels)
 
 
-@dataclass(slots=True)
-class UserRateLimiter:
-    """At most ``max_turns`` per ``window`` seconds per (team, user); sliding window."""
+def wait_before_next_turn(
+    recent: Sequence[datetime], *, now: datetime, max_turns: int, window: float
+) -> float | None:
+    """Seconds until a user may ask again, or None if they may now.
 
-    max_turns: int
-    window: float
-    clock: Callable[[], float] = time.monotonic
-    _history: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
-
-    def check(self, team_id: str, user_id: str) -> float | None:
-        """Record a turn and return None, or return seconds until the user may ask again."""
-        if self.max_turns <= 0:
-            return None
-        now = self.clock()
-        times = self._history.setdefault((team_id, user_id), deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if len(times) >= self.max_turns:
-            return max(0.0, times[0] + self.window - now)
-        times.append(now)
+    ``recent`` are the start times of the user's turns (from the database, so the limit holds
+    across instances); at most ``max_turns`` per sliding ``window`` seconds; 0 disables it.
+    """
+    if max_turns <= 0:
         return None
-
-    def forget_idle(self, keys: Iterable[tuple[str, str]] | None = None) -> None:
-        now = self.clock()
-        for key in list(keys if keys is not None else self._history):
-            times = self._history.get(key)
-            if times is not None and (not times or times[-1] <= now - self.window):
-                del self._history[key]
+    cutoff = now - timedelta(seconds=window)
+    inside = sorted(t for t in recent if t > cutoff)
+    if len(inside) < max_turns:
+        return None
+    oldest_that_counts = inside[-max_turns]
+    return max(0.0, (oldest_that_counts + timedelta(seconds=window) - now).total_seconds())

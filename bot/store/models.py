@@ -104,3 +104,15 @@ class ThreadLease(Base):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TurnTicket(Base):
+    """One admitted turn of a user, for the per-user rate limit (pruned with old events)."""
+
+    __tablename__ = "turn_tickets"
+    __table_args__ = (Index("ix_turn_tickets_user_at", "team_id", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -24,6 +24,7 @@ from bot.store.models import (
     Reply,
     Thread,
     ThreadLease,
+    TurnTicket,
     utcnow,
 )
 
@@ -50,6 +51,11 @@ class ReplyRecord:
     question: str
     message_ts: tuple[str, ...]
     status: str
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timezone-aware columns back naive; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _thread(row: Thread) -> ThreadRecord:
@@ -235,6 +241,46 @@ class Repository:
                     finished_at=finished_at or utcnow(),
                 )
             )
+
+    async def take_turn_ticket(
+        self, team_id: str, user_id: str, *, since: datetime, max_turns: int
+    ) -> list[datetime] | None:
+        """Admit a turn if the user had fewer than ``max_turns`` since ``since``.
+
+        Insert first, then count, so concurrent turns on any instance can never all slip
+        through; at the boundary both may be refused, the safe side. Returns None when
+        admitted, else the start times in the window (to say how long to wait).
+        """
+        now = utcnow()
+        async with self._session.begin() as session:
+            ticket = TurnTicket(team_id=team_id, user_id=user_id, at=now)
+            session.add(ticket)
+            await session.flush()
+            ticket_id = ticket.id
+        async with self._session() as session:
+            rows = await session.execute(
+                select(TurnTicket.id, TurnTicket.at)
+                .where(
+                    TurnTicket.team_id == team_id,
+                    TurnTicket.user_id == user_id,
+                    TurnTicket.at > since,
+                )
+                .order_by(TurnTicket.id)
+            )
+            window = [(row_id, _aware(at)) for row_id, at in rows]
+        earlier = [at for row_id, at in window if row_id < ticket_id]
+        if len(earlier) < max_turns:
+            return None
+        async with self._session.begin() as session:
+            await session.execute(delete(TurnTicket).where(TurnTicket.id == ticket_id))
+        return earlier
+
+    async def prune_turn_tickets(self, older_than: timedelta) -> int:
+        async with self._session.begin() as session:
+            result: Any = await session.execute(
+                delete(TurnTicket).where(TurnTicket.at < utcnow() - older_than)
+            )
+            return int(result.rowcount or 0)
 
     async def replies_with_status(self, status: str) -> list[ReplyRecord]:
         async with self._session() as session:

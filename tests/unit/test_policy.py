@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from bot.policy import AccessPolicy, UserRateLimiter, parse_id_list
+from bot.policy import AccessPolicy, parse_id_list, wait_before_next_turn
 
 
 class FakeClock:
@@ -78,59 +80,28 @@ def test_all_lists_must_pass() -> None:
     assert allows(policy, channel="D1", dm=True)
 
 
-def test_rate_limiter_sliding_window_and_exact_wait() -> None:
-    clock = FakeClock(0.0)
-    limiter = UserRateLimiter(max_turns=2, window=10.0, clock=clock)
-    assert limiter.check("T1", "U1") is None  # t=0
-    clock.now = 1.0
-    assert limiter.check("T1", "U1") is None  # t=1
-    clock.now = 2.0
-    assert limiter.check("T1", "U1") == 8.0  # the t=0 turn expires at t=10
-    clock.now = 9.5
-    assert limiter.check("T1", "U1") == 0.5
-    clock.now = 10.0
-    assert limiter.check("T1", "U1") is None  # t=0 expired (window is half-open)
-    clock.now = 10.5
-    assert limiter.check("T1", "U1") == 0.5  # oldest is now t=1
-    clock.now = 11.0
-    assert limiter.check("T1", "U1") is None
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def test_refused_turns_are_not_recorded() -> None:
-    clock = FakeClock(0.0)
-    limiter = UserRateLimiter(max_turns=1, window=10.0, clock=clock)
-    assert limiter.check("T1", "U1") is None
-    for t in (1.0, 5.0, 9.0):
-        clock.now = t
-        assert limiter.check("T1", "U1") == 10.0 - t
-    clock.now = 10.0
-    assert limiter.check("T1", "U1") is None
+def _at(*seconds: float) -> list[datetime]:
+    return [T0 + timedelta(seconds=x) for x in seconds]
 
 
-def test_users_and_teams_are_isolated() -> None:
-    clock = FakeClock()
-    limiter = UserRateLimiter(max_turns=1, window=60.0, clock=clock)
-    assert limiter.check("T1", "U1") is None
-    assert limiter.check("T1", "U2") is None
-    assert limiter.check("T2", "U1") is None
-    assert limiter.check("T1", "U1") == 60.0
-    assert limiter.check("T1", "U2") == 60.0
+def test_rate_limit_sliding_window_and_exact_wait() -> None:
+    now = T0 + timedelta(seconds=5)
+    assert wait_before_next_turn(_at(0), now=now, max_turns=2, window=10) is None
+    assert wait_before_next_turn(_at(0, 2), now=now, max_turns=2, window=10) == 5.0
+    later = T0 + timedelta(seconds=10.5)
+    assert wait_before_next_turn(_at(0, 2), now=later, max_turns=2, window=10) is None, (
+        "the turn at 0 has left the window"
+    )
+
+
+def test_rate_limit_counts_only_the_newest_turns_that_matter() -> None:
+    now = T0 + timedelta(seconds=9)
+    recent = _at(8, 1, 5)  # unordered, as a database may return them
+    assert wait_before_next_turn(recent, now=now, max_turns=2, window=10) == 6.0
 
 
 def test_zero_max_turns_disables_the_limit() -> None:
-    limiter = UserRateLimiter(max_turns=0, window=60.0, clock=FakeClock())
-    assert all(limiter.check("T1", "U1") is None for _ in range(100))
-    assert limiter._history == {}
-
-
-def test_forget_idle_drops_only_idle_users() -> None:
-    clock = FakeClock(0.0)
-    limiter = UserRateLimiter(max_turns=5, window=10.0, clock=clock)
-    limiter.check("T1", "idle")
-    clock.now = 5.0
-    limiter.check("T1", "active")
-    clock.now = 10.0
-    limiter.forget_idle()
-    assert set(limiter._history) == {("T1", "active")}
-    limiter.forget_idle([("T1", "unknown")])
-    assert set(limiter._history) == {("T1", "active")}
+    assert wait_before_next_turn(_at(0, 1, 2), now=T0, max_turns=0, window=60) is None

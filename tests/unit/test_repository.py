@@ -67,3 +67,18 @@ async def test_stop_requests_only_for_streaming_replies(repo: Repository) -> Non
     assert await repo.stop_requests(["t1", "t2"]) == {"t1": "U2"}
     await repo.finish_reply(reply, status="done")
     assert not await repo.request_stop("t1", "U2", "T")
+
+
+async def test_turn_tickets_never_admit_more_than_the_limit_concurrently(repo: Repository) -> None:
+    import asyncio
+
+    since = utcnow() - timedelta(minutes=10)
+    results = await asyncio.gather(
+        *(repo.take_turn_ticket("T", "U", since=since, max_turns=3) for _ in range(10))
+    )
+    admitted = [r for r in results if r is None]
+    assert 1 <= len(admitted) <= 3
+    refused = [r for r in results if r is not None]
+    assert all(len(r) >= 3 for r in refused)
+    assert await repo.take_turn_ticket("T", "OTHER", since=since, max_turns=3) is None
+    assert await repo.prune_turn_tickets(timedelta(seconds=-1)) >= 1

@@ -26,6 +26,7 @@ TABLES = {
     "processed_events",
     "replies",
     "threads",
+    "turn_tickets",
     "thread_leases",
 }
 
