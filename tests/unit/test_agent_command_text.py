@@ -7,12 +7,9 @@ from typing import Any
 import pytest
 
 from bot.agents import DEFAULT_AGENT, OFFICIAL_AGENTS, agent_by_id, resolve_agent
-from bot.slack.commands import (
+from bot.slack.agent_messages import (
     PICKER_BLOCK_ID,
     SELECT_ACTION_ID,
-    AgentSettings,
-    answer_command,
-    answer_selection,
     catalogue_text,
     confirmation_text,
     database_error_text,
@@ -23,6 +20,7 @@ from bot.slack.commands import (
     picker_text,
     reset_text,
 )
+from bot.slack.commands import AgentSettings, answer_command, answer_selection
 
 BY_SHORT = {agent.short_name: agent for agent in OFFICIAL_AGENTS}
 DRAWING = BY_SHORT["drawing"]
