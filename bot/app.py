@@ -141,6 +141,7 @@ def build_bot(settings: Settings) -> Bot:
         repo=repo,
         default_assistant_id=settings.glm_default_assistant_id,
         language=conversations.language_of,
+        admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)

@@ -347,6 +347,13 @@ def database_error_text(lang: Lang = "en") -> str:
     )
 
 
+def not_permitted_text(lang: Lang = "en") -> str:
+    """The workspace limited switching to a few people (AGENT_ADMIN_USER_IDS)."""
+    if lang == "zh":
+        return ":lock: 这里只有管理员可以切换智能体。没有做任何更改。"
+    return ":lock: Only the bot's admins can switch the assistant here. Nothing was changed."
+
+
 def invalid_selection_text(lang: Lang = "en") -> str:
     """A picker value that is not an assistant id (a forged or stale payload)."""
     if lang == "zh":

@@ -30,6 +30,7 @@ from bot.slack.agent_messages import (
     invalid_selection_text,
     list_text,
     no_match_text,
+    not_permitted_text,
     picker_blocks,
     picker_text,
     reset_text,
@@ -55,9 +56,16 @@ _DEFAULT_WORDS = frozenset({"default", "reset"})
 class AgentSettings:
     """The per-channel assistant choice on top of the repository, with the configured default."""
 
-    def __init__(self, repo: Repository, default_assistant_id: str) -> None:
+    def __init__(
+        self, repo: Repository, default_assistant_id: str, admins: frozenset[str] = frozenset()
+    ) -> None:
         self._repo = repo
         self.default = agent_by_id(default_assistant_id)
+        self._admins = admins
+
+    def may_change(self, user_id: str) -> bool:
+        """With AGENT_ADMIN_USER_IDS set, only those users switch assistants; others can look."""
+        return not self._admins or user_id in self._admins
 
     async def current(self, team_id: str, channel_id: str) -> Agent:
         """The agent new threads here start with (same rule as :mod:`bot.conversations`)."""
@@ -99,6 +107,8 @@ async def answer_command(
     word = selector.casefold()
     default = settings.default
     if word in _DEFAULT_WORDS:
+        if not settings.may_change(user_id):
+            return Answer(not_permitted_text(lang))
         await settings.choose(team_id, channel_id, None, user_id)
         return Answer(reset_text(default, channel_id=channel_id, lang=lang))
     if word in _HELP_WORDS:
@@ -117,6 +127,8 @@ async def answer_command(
         )
     if resolution.agent is None:
         return Answer(no_match_text(selector, resolution, lang))
+    if not settings.may_change(user_id):
+        return Answer(not_permitted_text(lang))
     await settings.choose(team_id, channel_id, resolution.agent, user_id)
     return Answer(confirmation_text(resolution.agent, channel_id=channel_id, lang=lang))
 
@@ -133,6 +145,8 @@ async def answer_selection(
     """A choice from the picker: store it and replace the picker with the confirmation."""
     if not is_assistant_id(value):
         return Answer(invalid_selection_text(lang))
+    if not settings.may_change(user_id):
+        return Answer(not_permitted_text(lang))
     agent = agent_by_id(value)
     await settings.choose(team_id, channel_id, agent, user_id)
     return Answer(confirmation_text(agent, channel_id=channel_id, lang=lang), replace_original=True)
@@ -177,13 +191,14 @@ def register_agent_command(
     repo: Repository,
     default_assistant_id: str,
     language: Callable[[str], Awaitable[Lang]] = _english,
+    admins: frozenset[str] = frozenset(),
 ) -> None:
     """Register ``/glm-agent`` and its picker action on ``app``.
 
     Both listeners ack before touching the database, so Slack gets its 200 within the 3 s
     window whatever the database does, then answer through ``response_url``.
     """
-    settings = AgentSettings(repo, default_assistant_id)
+    settings = AgentSettings(repo, default_assistant_id, admins)
 
     @app.command(AGENT_COMMAND)
     async def on_agent_command(ack: AsyncAck, command: JSON, respond: AsyncRespond) -> None:

@@ -506,3 +506,22 @@ async def test_a_chinese_user_gets_the_command_in_chinese(
     select = picker["blocks"][0]["accessory"]
     assert select["placeholder"]["text"] == "切换智能体"
     assert "数据分析" in picker["blocks"][1]["text"]["text"]
+
+
+async def test_only_admins_switch_when_admins_are_configured(
+    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> None:
+    monkeypatch.setenv("AGENT_ADMIN_USER_IDS", "U0002")
+    bot = await RunningBot().start()
+    try:
+        refused = await command(bot, fake_slack, "drawing")  # sent by U0001
+        assert "Only the bot's admins" in refused["text"]
+        assert await stored(bot) is None
+        listing = await command(bot, fake_slack, "list")
+        assert "AI画图（官方）" in listing["text"], "everyone may still look"
+        url = fake_slack.new_response_url()
+        await bot.slack.command("drawing", response_url=url, user_id="U0002")
+        assert "AI画图（官方）" in (await response_to(fake_slack, url))["text"]
+        assert await stored(bot) == DRAWING
+    finally:
+        await bot.stop()
