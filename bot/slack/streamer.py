@@ -252,6 +252,12 @@ class ReplyStreamer:
         if self._pending:
             self._segment += "".join(self._pending)
             self._pending.clear()
+        if not final and not self._message_ts and not self._segment and self._status_on:
+            # Tools at work before any text: say so in the thread status, post nothing yet.
+            if self._activity != self._shown_activity:
+                self._shown_activity = self._activity
+                await self._set_status(self._activity or t("status_thinking", self._lang))
+            return
         for _ in range(MAX_SHRINKS):
             try:
                 await self._roll_over(notice if final else "")

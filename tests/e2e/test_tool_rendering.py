@@ -97,6 +97,10 @@ async def test_search_shows_activity_while_streaming_and_sources_at_the_end(
         return in_status or any(shows_activity(c, ACTIVITY) for c in f.calls)
 
     await fake_slack.wait_for(activity_seen, what="the search activity")
+    assert any(ACTIVITY in status for _, _, status in fake_slack.status_history), (
+        "before any text, tool progress is shown in the thread status"
+    )
+    assert fake_slack.calls_to("chat.postMessage") == [], "and nothing is posted yet"
     gate.set()
     await running_bot.wait_handled(1)
 
