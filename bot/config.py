@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -150,10 +152,6 @@ _MISSING = "missing required settings: "
 
 def _missing_required(overrides: dict[str, object]) -> list[str]:
     """The required settings absent from overrides, the environment and ``.env``."""
-    import os
-
-    from dotenv import dotenv_values
-
     dotenv = {k.upper(): v for k, v in dotenv_values(".env").items() if v}
 
     def given(name: str) -> bool:
