@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -273,13 +272,12 @@ def test_mid_line_cut_does_not_end_part_with_fence_line() -> None:
 # --- performance -------------------------------------------------------------------------------
 
 
-def test_linear_time_on_large_input() -> None:
+def test_large_input_splits_exactly() -> None:
+    # Speed is measured in bench/render_cost.py, not asserted here.
     md = ("para " * 50 + "\n\n" + _code(20) + "\n") * 400  # ~600 KB
-    started = time.perf_counter()
     parts = split_markdown(md, 3000)
-    elapsed = time.perf_counter() - started
     assert rejoin(parts) == md
-    assert elapsed < 5.0
+    assert all(len(part) <= 3000 for part in parts)
 
 
 # --- property tests ----------------------------------------------------------------------------
