@@ -21,9 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.conversations import Conversations, TurnPolicy
+from bot.conversations import Conversations
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
-from bot.policy import AccessPolicy, parse_id_list
+from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command

@@ -14,12 +14,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.admission import Gatekeeper
 from bot.agents import Agent, agent_by_id
 from bot.glm.client import AssistantRequest, GLMClient
 from bot.glm.errors import (
@@ -33,35 +33,17 @@ from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, 
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
-from bot.policy import AccessPolicy, wait_before_next_turn
+from bot.policy import TurnPolicy
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
-from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
-from bot.texts import Lang, lang_from_locale, t
+from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TurnPolicy:
-    default_assistant_id: str
-    thread_context_limit: int = 20
-    max_input_chars: int = 8000
-    access: AccessPolicy = field(default_factory=AccessPolicy)
-    refuse_silently_in_channels: bool = True
-    user_turns_per_window: int = 0
-    user_window_seconds: float = 600.0
-    max_concurrent_streams: int = 40
-    default_language: Lang = "en"
-    use_slack_locale: bool = True
-    lease_max_wait: float = 660.0
-    posts_per_second_per_channel: float = 1.0
-    post_burst: float = 5.0
 
 
 @dataclass(slots=True)
@@ -114,6 +96,7 @@ class Conversations:
         self.instance_id = instance_id
         self.executor = KeyedSerialExecutor()
         self._people = UserDirectory(slack)
+        self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
         self.accepting = True
         self._running: dict[str, RunningTurn] = {}
@@ -122,7 +105,6 @@ class Conversations:
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
-        self._background: set[asyncio.Future[None]] = set()
         self.handled = 0
         self._handled_cond = asyncio.Condition()
 
@@ -138,7 +120,7 @@ class Conversations:
             await self._handle(route, event_id)
         except SQLAlchemyError as exc:
             log.error("database error while handling a message: %s", type(exc).__name__)
-            await self._post(route, t("database_down", await self._lang(route.user_id)))
+            await self._post(route, t("database_down", await self.gate.language(route.user_id)))
 
     async def _counted(self, work: Awaitable[None]) -> None:
         try:
@@ -159,68 +141,21 @@ class Conversations:
             return  # a human thread the bot was never asked into
         if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
             return  # the same message arrived as app_mention and message: answer once
+        lang = await self.gate.language(route.user_id)
         if not self.accepting:
-            await self._post(route, t("restarting", await self._lang(route.user_id)))
+            await self._post(route, t("restarting", lang))
             return
-        lang = await self._lang(route.user_id)
-        if not self._admitted(route, lang):
-            return
-        wait = await self._rate_limit_wait(route)
-        if wait is not None:
-            self.metrics.refusals.labels("rate_limited").inc()
-            minutes = max(1, round(wait / 60))
-            unit = t("minute" if minutes == 1 else "minutes", lang)
-            count = self._policy.user_turns_per_window
-            await self._post(
-                route, t("rate_limited", lang, count=count, minutes=minutes, unit=unit)
-            )
+        refusal = await self.gate.check(route, lang)
+        if refusal is not None:
+            self.metrics.refusals.labels(refusal.reason).inc()
+            if refusal.text:
+                await self._post(route, refusal.text)
             return
         await self._turn(route, thread, lang=lang)
 
-    async def _rate_limit_wait(self, route: Route) -> float | None:
-        """Counted in the database, so the limit holds across instances."""
-        max_turns = self._policy.user_turns_per_window
-        if max_turns <= 0:
-            return None
-        window = self._policy.user_window_seconds
-        now = utcnow()
-        earlier = await self._repo.take_turn_ticket(
-            route.team_id, route.user_id, since=now - timedelta(seconds=window), max_turns=max_turns
-        )
-        if earlier is None:
-            return None
-        return wait_before_next_turn(earlier, now=now, max_turns=max_turns, window=window)
-
     async def language_of(self, user_id: str) -> Lang:
         """The language to answer this user in (also used by /glm-agent)."""
-        return await self._lang(user_id)
-
-    async def _lang(self, user_id: str) -> Lang:
-        """Answer in the user's Slack language when it is Chinese or English."""
-        default = self._policy.default_language
-        if not self._policy.use_slack_locale:
-            return default
-        try:
-            return lang_from_locale(await self._people.locale(user_id), default)
-        except Exception:  # a Slack hiccup must not cost the answer
-            return default
-
-    def _admitted(self, route: Route, lang: Lang) -> bool:
-        is_dm = route.channel_type == "im"
-        if self._policy.access.allows(
-            team_id=route.team_id, channel_id=route.channel_id, user_id=route.user_id, is_dm=is_dm
-        ):
-            return True
-        self.metrics.refusals.labels("not_allowed").inc()
-        log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
-        if is_dm or not self._policy.refuse_silently_in_channels:
-            self._later(self._post(route, t("not_allowed", lang)))
-        return False
-
-    def _later(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        return await self.gate.language(user_id)
 
     async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` submitted messages were handled (answered or skipped)."""
@@ -268,7 +203,7 @@ class Conversations:
 
         async def job() -> None:
             thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
-            lang = await self._lang(user_id)
+            lang = await self.gate.language(user_id)
             await self._turn(route, thread, prompt=reply.question, lang=lang)
 
         self.executor.submit(key, lambda: self._counted(job()))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from bot.texts import Lang
 
 
 def parse_id_list(raw: str | None) -> frozenset[str]:
@@ -45,3 +47,22 @@ def wait_before_next_turn(
         return None
     oldest_that_counts = inside[-max_turns]
     return max(0.0, (oldest_that_counts + timedelta(seconds=window) - now).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPolicy:
+    """Everything that shapes a turn, from settings: defaults, limits, access, language."""
+
+    default_assistant_id: str
+    thread_context_limit: int = 20
+    max_input_chars: int = 8000
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+    refuse_silently_in_channels: bool = True
+    user_turns_per_window: int = 0
+    user_window_seconds: float = 600.0
+    max_concurrent_streams: int = 40
+    default_language: Lang = "en"
+    use_slack_locale: bool = True
+    lease_max_wait: float = 660.0
+    posts_per_second_per_channel: float = 1.0
+    post_burst: float = 5.0

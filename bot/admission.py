@@ -1,0 +1,74 @@
+"""Whether a message may become a turn, and in which language to answer its author.
+
+Allow-lists come first (cheap, no I/O), then the per-user rate limit, counted in the database
+so it holds across instances. A refusal says why and what to tell the user (nothing, for
+strangers in channels when the workspace prefers silence).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.policy import TurnPolicy, wait_before_next_turn
+from bot.slack.people import UserDirectory
+from bot.slack.routing import Route
+from bot.store.models import utcnow
+from bot.store.repository import Repository
+from bot.texts import Lang, lang_from_locale, t
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str  # a metrics label: "not_allowed" or "rate_limited"
+    text: str | None  # what to post in the thread; None means stay silent
+
+
+class Gatekeeper:
+    def __init__(self, *, repo: Repository, people: UserDirectory, policy: TurnPolicy) -> None:
+        self._repo = repo
+        self._people = people
+        self._policy = policy
+
+    async def language(self, user_id: str) -> Lang:
+        """The user's Slack language when it is Chinese or English, else the default."""
+        default = self._policy.default_language
+        if not self._policy.use_slack_locale:
+            return default
+        try:
+            return lang_from_locale(await self._people.locale(user_id), default)
+        except Exception:  # a Slack hiccup must not cost the answer
+            return default
+
+    async def check(self, route: Route, lang: Lang) -> Refusal | None:
+        is_dm = route.channel_type == "im"
+        if not self._policy.access.allows(
+            team_id=route.team_id, channel_id=route.channel_id, user_id=route.user_id, is_dm=is_dm
+        ):
+            log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
+            silent = self._policy.refuse_silently_in_channels and not is_dm
+            return Refusal("not_allowed", None if silent else t("not_allowed", lang))
+        wait = await self._rate_limit_wait(route)
+        if wait is None:
+            return None
+        minutes = max(1, round(wait / 60))
+        unit = t("minute" if minutes == 1 else "minutes", lang)
+        count = self._policy.user_turns_per_window
+        text = t("rate_limited", lang, count=count, minutes=minutes, unit=unit)
+        return Refusal("rate_limited", text)
+
+    async def _rate_limit_wait(self, route: Route) -> float | None:
+        max_turns = self._policy.user_turns_per_window
+        if max_turns <= 0:
+            return None
+        window = self._policy.user_window_seconds
+        now = utcnow()
+        earlier = await self._repo.take_turn_ticket(
+            route.team_id, route.user_id, since=now - timedelta(seconds=window), max_turns=max_turns
+        )
+        if earlier is None:
+            return None
+        return wait_before_next_turn(earlier, now=now, max_turns=max_turns, window=window)
