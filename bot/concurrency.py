@@ -38,9 +38,6 @@ class KeyedSerialExecutor:
     def active(self) -> int:
         return len(self._workers)
 
-    def pending(self, key: Hashable) -> int:
-        return len(self._queues.get(key, ()))
-
     async def _work(self, key: Hashable) -> None:
         queue = self._queues[key]
         try:

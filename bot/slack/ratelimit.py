@@ -138,11 +138,6 @@ class EditBudget:
         # burst), so progress edits never delay completion: under load, finals come first.
         return max(self._reserve, min(float(self._open.get(team_id, 0)), self._burst))
 
-    def waiting(self, team_id: str) -> tuple[int, int]:
-        """(urgent, routine) edits waiting, for metrics and tests."""
-        urgent_q, routine_q = self._queues.get(team_id, ((), ()))
-        return len(urgent_q), len(routine_q)
-
     def rate_limited(self, team_id: str, retry_after: float) -> None:
         self.bucket(team_id).penalise(retry_after)
 

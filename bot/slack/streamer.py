@@ -133,10 +133,6 @@ class ReplyStreamer:
 
     # -- public ------------------------------------------------------------------------------
     @property
-    def message_ts(self) -> list[str]:
-        return list(self._message_ts)
-
-    @property
     def has_text(self) -> bool:
         return bool(self._segment or self._pending or len(self._message_ts) > 1)
 
