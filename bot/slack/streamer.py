@@ -27,9 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.glm.events import ToolCall
 from bot.metrics import Metrics
-from bot.slack.blocks import reply_message, tool_appendix
+from bot.slack.blocks import SECTION_LIMIT, reply_message, tool_appendix
 from bot.slack.ratelimit import EditBudget, PostBudget
-from bot.slack.render import render_reply
+from bot.slack.render import escape_mrkdwn, render_reply
 from bot.slack.split import MIN_LIMIT, fence_repair, split_point
 from bot.streaming.markup import MarkupFilter
 from bot.streaming.tools import ToolLedger
@@ -305,17 +305,41 @@ class ReplyStreamer:
         if notice:
             body = f"{body}\n\n{notice}" if body else notice
         payload = self._compose(body, streaming=not final, final=final and not continued)
-        if not self._message_ts or self._next_is_new_message:
-            await self._post(payload, urgent=True)
-            self._next_is_new_message = False
-        else:
-            first_text = self._shown_segment in (None, "") and bool(md)
-            await self._update(payload, urgent=final or first_text, retry=final)
+        try:
+            await self._deliver(
+                payload, first_text=self._shown_segment in (None, "") and bool(md), final=final
+            )
+        except SlackApiError as exc:
+            if not final:
+                raise
+            # Rich blocks refused (an image Slack could not fetch, say): the final text must
+            # still land, so send it as plain mrkdwn with images and sources as links.
+            log.warning("final message refused (%s); sending plain text", exc.response.get("error"))
+            await self._deliver(self._plain(body), first_text=False, final=True)
         if not continued:
             self._shown_segment = md
             self._shown_activity = self._activity
         if md and self.first_text_at is None:
             self.first_text_at = self._clock()
+
+    async def _deliver(self, payload: dict[str, Any], *, first_text: bool, final: bool) -> None:
+        if not self._message_ts or self._next_is_new_message:
+            await self._post(payload, urgent=True)
+            self._next_is_new_message = False
+        else:
+            await self._update(payload, urgent=final or first_text, retry=final)
+
+    def _plain(self, body: str) -> dict[str, Any]:
+        links = [*self.tools.images, *self.tools.sources, *self.tools.links]
+        if links:
+            body += "\n\n" + "\n".join(
+                f"<{escape_mrkdwn(link.url)}|{escape_mrkdwn(link.title[:100])}>" for link in links
+            )
+        text = body[:SECTION_LIMIT] or " "
+        return {
+            "text": text,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        }
 
     def _render(self, md: str) -> str:
         if md != self._render_cache[0]:

@@ -287,3 +287,30 @@ async def test_long_answer_heavy_in_escaped_characters_loses_nothing(
     assert all(len(text) <= 3000 for text in texts)
     got = [line for text in texts for line in content_lines(text)]
     assert got == content_lines(render_reply(answer))
+
+
+async def test_final_message_lands_as_plain_text_when_slack_refuses_its_blocks(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    url = "https://sfile.chatglm.cn/testpath/unreachable.png"
+    fake_glm.enqueue(
+        Reply(
+            chunks=["Here is ", "your picture."],
+            tool_calls=[(2, Reply.tool("drawing_tool", outputs=[{"image": url}]))],
+        )
+    )
+    # Slack could not download the image: the rich final edit is refused.
+    fake_slack.fail(
+        "chat.update",
+        "invalid_blocks",
+        times=5,
+        when=lambda args: '"image"' in json.dumps(args.get("blocks") or []),
+    )
+    event = await ask(running_bot, "draw a pig")
+    await running_bot.wait_handled(1)
+    reply = only_reply(fake_slack, event)
+    assert reply.text.startswith("Here is your picture.")
+    assert f"<{url}|Generated image>" in reply.text
+    assert not any(b["type"] in ("actions", "image") for b in reply.blocks or [])
+    done = await running_bot.bot.repo.replies_with_status("done")
+    assert len(done) == 1
