@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET
 from tests.fakes import FakeGLM, FakeSlack, mention_event
@@ -173,43 +174,30 @@ async def test_check_reports_what_works_and_what_does_not(
     assert "wrong.key-123456" not in out + err and "xoxb-wrong-token-123" not in out + err
 
 
-async def test_invalid_slack_token_at_start_exits_with_a_clear_message(
-    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
-) -> None:
-    code, _out, err = await _run_bot(
-        tmp_path,
-        **_configured(
-            tmp_path,
-            fake_slack,
-            fake_glm,
-            SLACK_BOT_TOKEN="xoxb-revoked-000000",
-            PORT=str(_free_port()),
-            HOST="127.0.0.1",
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-revoked-000000"},
+            "Slack rejected SLACK_BOT_TOKEN (invalid_auth)",
         ),
-    )
+        ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere"}, "database unreachable"),
+    ],
+    ids=["revoked-slack-token", "unreachable-database"],
+)
+async def test_start_up_failures_exit_3_with_a_clear_message(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    setting: dict[str, str],
+    expected: str,
+) -> None:
+    settings = _configured(tmp_path, fake_slack, fake_glm, PORT=str(_free_port()), HOST="127.0.0.1")
+    code, _out, err = await _run_bot(tmp_path, **{**settings, **setting})
     assert code == 3
-    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in err
+    assert expected in err
     assert "Traceback" not in err
     assert "xoxb-revoked-000000" not in err
-
-
-async def test_unreachable_database_at_start_exits_non_zero(
-    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
-) -> None:
-    code, _out, err = await _run_bot(
-        tmp_path,
-        **_configured(
-            tmp_path,
-            fake_slack,
-            fake_glm,
-            DATABASE_URL="postgresql://nobody@127.0.0.1:1/nowhere",
-            PORT=str(_free_port()),
-            HOST="127.0.0.1",
-        ),
-    )
-    assert code == 3
-    assert "database unreachable" in err
-    assert "Traceback" not in err
 
 
 async def test_migrate_command(tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM) -> None:
