@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.bot_process import BotProcess, free_port, process_env
 from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET
 from tests.fakes import FakeGLM, FakeSlack, mention_event
 from tests.fakes.slack_requests import SlackSender
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    for key in list(env):
-        if key.startswith(("SLACK_", "ZHIPUAI_", "GLM_", "DATABASE_URL")):
-            del env[key]
-    env.update(extra)
-    return env
 
 
 async def test_missing_settings_exit_2_with_one_clear_line(tmp_path: Path) -> None:
@@ -34,7 +22,7 @@ async def test_missing_settings_exit_2_with_one_clear_line(tmp_path: Path) -> No
         "-m",
         "bot",
         cwd=tmp_path,
-        env=_env(PYTHONPATH=str(ROOT), ZHIPUAI_API_KEY="sk-secret-value-123"),
+        env=process_env(ZHIPUAI_API_KEY="sk-secret-value-123"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -48,58 +36,17 @@ async def test_missing_settings_exit_2_with_one_clear_line(tmp_path: Path) -> No
     assert "sk-secret-value-123" not in (out + err).decode()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _read_until(stream: asyncio.StreamReader, needle: str, timeout: float) -> str:
-    seen: list[str] = []
-
-    async def scan() -> str:
-        while True:
-            line = (await stream.readline()).decode()
-            if not line:
-                raise AssertionError("process ended before: " + needle + "\n" + "".join(seen))
-            seen.append(line)
-            if needle in line:
-                return "".join(seen)
-
-    return await asyncio.wait_for(scan(), timeout)
-
-
 async def test_serves_answers_and_stops_cleanly_on_sigterm(
     tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
-    port = _free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=_env(
-            PYTHONPATH=str(ROOT),
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_BASE_URL=fake_slack.api_url,
-            ZHIPUAI_API_KEY=GLM_KEY,
-            ZHIPUAI_BASE_URL=fake_glm.base_url,
-            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
-            PORT=str(port),
-            HOST="127.0.0.1",
-            STREAM_EDIT_INTERVAL="0.1",
-        ),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    bot = await BotProcess(
+        tmp_path, **_configured(tmp_path, fake_slack, fake_glm, STREAM_EDIT_INTERVAL="0.1")
+    ).start()
     try:
-        assert proc.stderr is not None
-        await _read_until(proc.stderr, "listening on", 30)
         async with aiohttp.ClientSession(trust_env=False) as session:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            async with session.get(f"{bot.url}/healthz") as resp:
                 assert resp.status == 200
-            sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, session)
+            sender = SlackSender(f"{bot.url}/slack/events", SIGNING_SECRET, session)
             event = mention_event("hello process")
             assert (await sender.event(event)).status == 200
             await fake_slack.wait_for(
@@ -109,19 +56,15 @@ async def test_serves_answers_and_stops_cleanly_on_sigterm(
                 timeout=10,
                 what="the echo answer",
             )
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
-        rest = (await proc.stderr.read()).decode()
+        bot.signal(signal.SIGTERM)
+        assert await bot.wait(30) == 0
+        rest = await bot.rest_of_stderr()
         assert BOT_TOKEN not in rest and SIGNING_SECRET not in rest and GLM_KEY not in rest
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await bot.kill()
 
 
 async def _run_bot(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str, str]:
-    from tests.bot_process import process_env
-
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -192,7 +135,7 @@ async def test_start_up_failures_exit_3_with_a_clear_message(
     setting: dict[str, str],
     expected: str,
 ) -> None:
-    settings = _configured(tmp_path, fake_slack, fake_glm, PORT=str(_free_port()), HOST="127.0.0.1")
+    settings = _configured(tmp_path, fake_slack, fake_glm, PORT=str(free_port()), HOST="127.0.0.1")
     code, _out, err = await _run_bot(tmp_path, **{**settings, **setting})
     assert code == 3
     assert expected in err
@@ -213,8 +156,6 @@ async def test_json_logs_tie_event_request_and_reply_together(
     tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
     import json
-
-    from tests.bot_process import BotProcess
 
     bot = await BotProcess(
         tmp_path, **_configured(tmp_path, fake_slack, fake_glm, LOG_FORMAT="json")
