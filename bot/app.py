@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
@@ -27,7 +26,7 @@ from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
-from bot.slack.guard import slack_guard
+from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
@@ -61,7 +60,7 @@ class Bot:
     bolt: AsyncApp
     conversations: Conversations
     identity: BotIdentity = field(default_factory=BotIdentity)
-    socket_handler: AsyncSocketModeHandler | None = None
+    socket_handler: GuardedSocketModeHandler | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -174,7 +173,7 @@ async def start_bot(bot: Bot) -> None:
     bot.background.append(asyncio.create_task(_watch_remote_stops(bot), name="remote-stops"))
     if bot.settings.socket_mode:
         assert bot.settings.slack_app_token is not None
-        bot.socket_handler = AsyncSocketModeHandler(
+        bot.socket_handler = GuardedSocketModeHandler(
             bot.bolt,
             app_token=bot.settings.slack_app_token.get_secret_value(),
             web_client=bot.slack,
