@@ -25,7 +25,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 __all__ = [
     "EVENT_MODELS",
@@ -124,11 +131,19 @@ class BoltReadable(_Strict):
 
 
 class Authorization(BoltReadable):
+    """Bolt takes the team from ``authorizations[0]`` alone when there is one."""
+
     enterprise_id: EnterpriseId | None = None
     team_id: TeamOrEnterpriseId | None = None
-    user_id: UserId | None = None
+    user_id: UserId
     is_bot: bool | None = None
     is_enterprise_install: bool | None = None
+
+    @model_validator(mode="after")
+    def _names_a_workspace(self) -> Authorization:
+        if self.team_id is None and self.enterprise_id is None:
+            raise ValueError("an authorization needs a team_id or an enterprise_id")
+        return self
 
 
 class _EmbeddedMessage(BoltReadable):

@@ -228,6 +228,17 @@ async def test_every_malformed_shape_over_socket_mode(
                 timeout=5,
                 what=f"the ack of {label}",
             )
+        # Nested past our limit but within json's: acknowledged and dropped.
+        deep = broken(mention_envelope(), ("event", "blocks"), json.loads("[" * 100 + "]" * 100))
+        envelope_id = await fake_slack.socket_send(deep)
+        await fake_slack.wait_for(
+            lambda f: any(a.get("envelope_id") == envelope_id for a in f.socket_acks),
+            timeout=5,
+            what="the ack of a deeply nested envelope",
+        )
+        # Nested past what json.loads survives: the SDK logs it and carries on.
+        frame = '{"type": "events_api", "envelope_id": "x", "payload": ' + "[" * 100_000
+        await fake_slack.sockets[-1].send_str(frame)
         assert_nothing_done(fake_slack, fake_glm, caplog)
         await fake_slack.socket_send(mention_envelope("a real question"))
         await bot.wait_handled(1)
