@@ -78,7 +78,7 @@ def parse_body(content_type: str, body: str) -> Any:
             return loads_bounded(form["payload"])
         except Malformed as exc:
             raise Malformed(str(exc).replace("body", "payload")) from None
-    if "command" not in form:
+    if "command" not in form and "ssl_check" not in form:  # Bolt answers Slack's ssl_check
         raise Malformed("form body is neither a command nor an interaction")
     return form
 
@@ -95,6 +95,8 @@ def payload_problem(content_type: str, body: str) -> str | None:
             if content_type == JSON_TYPE
             else ("payload is not an interaction object")
         )
+    if "ssl_check" in data and "command" not in data:
+        return None
     if (
         content_type == FORM_TYPE
         and "command" not in data

@@ -345,8 +345,23 @@ def inbound_problem(data: Any) -> str | None:
 
 def _describe(exc: ValidationError, *, prefix: str = "") -> str:
     """A short, log-safe account of the first few problems (never the offending values)."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False)[:3]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{prefix}{where}: {error['msg']}")
+    found: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = prefix + ".".join(str(p) for p in error["loc"] if not _is_union_tag(p))
+        found.setdefault(where, []).append(error["msg"])
+    parts = [
+        f"{where}: {msgs[0] if len(msgs) == 1 else 'Input has the wrong type'}"
+        for where, msgs in list(found.items())[:3]
+    ]
     return "; ".join(parts)
+
+
+def _is_union_tag(part: int | str) -> bool:
+    """Pydantic names the union member tried (``str``, ``_Ref``…) in an error's location."""
+    return isinstance(part, str) and (
+        part in ("str", "int", "bool", "list", "dict")
+        or part[:1] == "_"
+        or part[:1].isupper()
+        or "-" in part
+        or "[" in part
+    )
