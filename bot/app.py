@@ -31,7 +31,7 @@ from bot.slack.listeners import register_message_listeners
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
 from bot.store.db import make_engine, ping
-from bot.store.migrate import upgrade_to_head
+from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,10 @@ async def start_bot(bot: Bot) -> None:
         await ping(bot.engine)
     except Exception as exc:
         raise StartupError(f"database unreachable ({type(exc).__name__}: {exc})") from None
-    await upgrade_to_head(bot.engine)
+    try:
+        await upgrade_to_head(bot.engine)
+    except MigrationLockTimeout as exc:
+        raise StartupError(f"schema upgrade not possible: {exc}") from None
     try:
         auth = await bot.slack.auth_test()
     except SlackApiError as exc:

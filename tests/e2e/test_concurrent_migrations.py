@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import text
 
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, process_env
 from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET
 from tests.fakes import FakeGLM, FakeSlack
 
@@ -64,15 +65,32 @@ async def _start_together(procs: list[BotProcess]) -> None:
                 assert resp.status == 200, await resp.text()
 
 
-async def test_two_processes_start_together_on_an_empty_postgres(
+async def test_two_processes_and_a_migrate_start_together_on_an_empty_postgres(
     tmp_path: Path, fresh_pg_url: str, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
-    procs = [BotProcess(tmp_path, **_settings(fake_slack, fake_glm, fresh_pg_url)) for _ in "ab"]
+    settings = _settings(fake_slack, fake_glm, fresh_pg_url)
+    procs = [BotProcess(tmp_path, **settings) for _ in "ab"]
+    migrate = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "migrate",
+        cwd=tmp_path,
+        env=process_env(**settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await _start_together(procs)
+        out, err = await asyncio.wait_for(migrate.communicate(), 60)
+        assert migrate.returncode == 0, err.decode()
+        assert "latest schema" in out.decode()
     finally:
         for proc in procs:
             await proc.kill()
+        if migrate.returncode is None:
+            migrate.kill()
+            await migrate.wait()
 
 
 async def test_two_processes_start_together_on_an_empty_sqlite_file(
