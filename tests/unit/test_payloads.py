@@ -211,3 +211,5 @@ def test_ssl_check_forms_reach_bolt() -> None:
 
     body = "ssl_check=1&token=verification-token"
     assert payload_problem("application/x-www-form-urlencoded", body) is None
+    sneaky = '{"ssl_check": "1", "type": "event_callback", "team_id": 5, "event": {"type": "x"}}'
+    assert payload_problem("application/json", sneaky) is not None
