@@ -330,10 +330,15 @@ class ReplyStreamer:
             await self._update(payload, urgent=final or first_text, retry=final)
 
     def _plain(self, body: str) -> dict[str, Any]:
-        links = [*self.tools.images, *self.tools.sources, *self.tools.links]
+        published = self.tools.published
+        outputs = [
+            (p.permalink or p.source, p.title) if (p := published.get(o.url)) else (o.url, o.title)
+            for o in self.tools.outputs()
+        ]
+        links = [*outputs, *((s.url, s.title) for s in self.tools.sources)]
         if links:
             body += "\n\n" + "\n".join(
-                f"<{escape_mrkdwn(link.url)}|{escape_mrkdwn(link.title[:100])}>" for link in links
+                f"<{escape_mrkdwn(url)}|{escape_mrkdwn(title[:100])}>" for url, title in links
             )
         text = body[:SECTION_LIMIT] or " "
         return {
@@ -353,9 +358,9 @@ class ReplyStreamer:
             header=header,
             activity=self._activity,
             streaming=streaming,
-            images=self.tools.images if final else (),
+            images=self.tools.unpublished_images() if final else (),
             sources=self.tools.sources if final else (),
-            appendix=tool_appendix(self.tools) if final else (),
+            appendix=tool_appendix(self.tools, self._lang) if final else (),
             lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,

@@ -37,6 +37,16 @@ class Image:
     title: str
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedFile:
+    """An assistant output re-uploaded into the reply's thread (GLM's own links expire)."""
+
+    source: str
+    file_id: str
+    title: str
+    permalink: str | None = None
+
+
 @dataclass(slots=True)
 class ToolLedger:
     """Accumulates everything the tools produced during one reply (deduplicated, in order)."""
@@ -47,6 +57,7 @@ class ToolLedger:
     code_logs: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
     links: list[Source] = field(default_factory=list)
+    published: dict[str, PublishedFile] = field(default_factory=dict)  # by source URL
     calls: int = 0
 
     def apply(self, call: ToolCall) -> str | None:
@@ -102,6 +113,13 @@ class ToolLedger:
     def _image(self, url: str, title: str) -> None:
         if all(i.url != url for i in self.images):
             self.images.append(Image(url, title))
+
+    def outputs(self) -> list[Source]:
+        """Every file the tools produced (images, then other files), by source URL."""
+        return [Source(i.title, i.url) for i in self.images] + list(self.links)
+
+    def unpublished_images(self) -> list[Image]:
+        return [i for i in self.images if i.url not in self.published]
 
     def record_code(self, call: ToolCall) -> None:
         if call.tool_type == "code_interpreter" and call.input:
