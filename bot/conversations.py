@@ -422,6 +422,13 @@ class Conversations:
                             raise ReplyGone(streamer.gone)
                 return
             except GLMBadRequest as exc:
+                # Earlier files GLM no longer has: ask again without them, once, and say so.
+                if attempt == 1 and not streamer.has_text and self._files is not None:
+                    fewer = await self._files.drop_stale(route, files, exc)
+                    if fewer is not None:
+                        files = fewer
+                        outcome.notices.append(t("files_not_reattached", outcome.lang))
+                        continue
                 # An unknown or expired conversation: start afresh once, and say so.
                 if (
                     attempt == 1

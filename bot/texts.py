@@ -117,6 +117,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": ":warning: 未读取 `{name}`：GLM 拒绝了文件用途 `{purpose}`；"
         "管理员可以尝试设置 `GLM_FILE_PURPOSE=agent`。",
     },
+    "files_not_reattached": {
+        "en": "_Earlier files of this thread are no longer available at GLM; share them again "
+        "if you need them._",
+        "zh": "_此消息串之前的文件在 GLM 上已不可用，如需使用请重新分享。_",
+    },
     "file_published": {"en": "in this thread", "zh": "已上传到此消息串"},
     "file_source": {"en": "source", "zh": "原链接"},
     "status_thinking": {"en": "is thinking…", "zh": "正在思考…"},

@@ -50,6 +50,11 @@ class FileInput:
     attachments: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     read: int = 0  # files of this message that reached GLM
+    fresh: tuple[str, ...] = ()  # GLM file ids uploaded for this message (the rest are earlier)
+
+    @property
+    def earlier(self) -> tuple[str, ...]:
+        return tuple(a for a in self.attachments if a not in self.fresh)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,7 @@ class FileIntake:
         )
         images: list[str] = []
         notices: list[str] = []
+        fresh: list[str] = []
         read = 0
         for decision, outcome in zip(decisions, outcomes, strict=True):
             if outcome.notice:
@@ -116,8 +122,10 @@ class FileIntake:
             if outcome.record is not None and not decision.known:
                 await self._repo.add_thread_file(team_id, channel_id, thread_ts, outcome.record)
                 stored.append(outcome.record)
+                if outcome.record.glm_file_id:
+                    fresh.append(outcome.record.glm_file_id)
         attachments = tuple(dict.fromkeys(r.glm_file_id for r in stored if r.glm_file_id))
-        return FileInput(tuple(images), attachments, tuple(notices), read)
+        return FileInput(tuple(images), attachments, tuple(notices), read, tuple(fresh))
 
     async def _one(
         self, decision: Decision, known: ThreadFileRecord | None, lang: Lang

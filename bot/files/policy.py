@@ -162,3 +162,11 @@ def image_type(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+def rejects_attachments(exc: Exception) -> bool:
+    """A 400 that names the attachments or a file id: the upstream no longer has a file.
+    (The wording is undocumented; the fake follows the 1214 "参数非法" pattern.)"""
+    message = str(getattr(exc, "message", "") or "").lower()
+    code = getattr(exc, "code", None)
+    return code in ("1210", "1214") and ("attachment" in message or "file" in message)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -10,12 +13,15 @@ from bot.files.hosts import SLACK_FILE_HOSTS, HostPolicy, parse_hosts
 from bot.files.intake import FileInput, FileIntake
 from bot.files.model import SlackFile
 from bot.files.outbound import OutputPublisher
-from bot.files.policy import MB, FileLimits
+from bot.files.policy import MB, FileLimits, rejects_attachments
 from bot.glm.client import GLMClient
+from bot.glm.errors import GLMBadRequest
+from bot.slack.routing import Route
 from bot.store.repository import Repository
 from bot.streaming.tools import ToolLedger
 from bot.texts import Lang
 
+log = logging.getLogger(__name__)
 USER_AGENT = "glm-slack-bot/0.1 (+aiohttp; files)"
 
 
@@ -106,6 +112,19 @@ class FileService:
         return await self._intake.prepare(
             team_id=team_id, channel_id=channel_id, thread_ts=thread_ts, files=files, lang=lang
         )
+
+    async def drop_stale(
+        self, route: Route, files: FileInput, exc: GLMBadRequest
+    ) -> FileInput | None:
+        """When GLM rejects the attachments and earlier files were re-sent, forget those (they
+        expired or were deleted upstream) and return the input without them; else None."""
+        if not files.earlier or not rejects_attachments(exc):
+            return None
+        log.warning("GLM rejected earlier files of %s (%s); forgetting them", route.thread_ts, exc)
+        await self._repo.forget_thread_files(
+            route.team_id, route.channel_id, route.thread_ts, files.earlier
+        )
+        return replace(files, attachments=files.fresh)
 
     async def publish(self, ledger: ToolLedger, *, channel_id: str, thread_ts: str) -> None:
         """Upload the assistant's outputs into the thread (no-op when there are none)."""

@@ -209,6 +209,20 @@ class Repository:
         async with self._session.begin() as session:
             await session.execute(stmt)
 
+    async def forget_thread_files(
+        self, team_id: str, channel_id: str, thread_ts: str, glm_file_ids: Sequence[str]
+    ) -> None:
+        """Drop files GLM no longer has, so later turns stop attaching them."""
+        async with self._session.begin() as session:
+            await session.execute(
+                delete(ThreadFile).where(
+                    ThreadFile.team_id == team_id,
+                    ThreadFile.channel_id == channel_id,
+                    ThreadFile.thread_ts == thread_ts,
+                    ThreadFile.glm_file_id.in_(list(glm_file_ids)),
+                )
+            )
+
     # -- channel settings -------------------------------------------------------------------
     async def get_channel_assistant(self, team_id: str, channel_id: str) -> str | None:
         async with self._session() as session:

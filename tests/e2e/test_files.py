@@ -349,3 +349,26 @@ async def test_outputs_outside_the_allow_list_or_redirected_there_are_never_fetc
     assert fake_slack.shared_files("C0001", event["ts"]) == []
     assert fake_slack.calls_to("files.getUploadURLExternal") == []
     assert final_text(fake_slack, event) == "Two pictures."
+
+
+async def test_files_glm_no_longer_has_are_dropped_once_and_forgotten(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    sheet = fake_slack.add_file("old.csv", CSV, mimetype="text/csv")
+    root = mention_event("look at this", files=[sheet])
+    await turn(running_bot, root, 1)
+    (old_id,) = fake_glm.files
+    fake_glm.forget_file(old_id)  # expired upstream
+
+    await turn(running_bot, message_event("still there?", thread_ts=root["ts"]), 2)
+    rejected, retried = fake_glm.requests[1:3]
+    assert rejected.status == 400 and rejected.attachment_ids == [old_id]
+    assert retried.status == 200 and "attachments" not in retried.body
+    assert retried.body["conversation_id"] == fake_glm.streams[0].conversation_id, (
+        "a rejected attachment is not a rejected conversation"
+    )
+    text = final_text(fake_slack, root)
+    assert text.startswith("Echo: still there?") and "no longer available" in text
+
+    await turn(running_bot, message_event("and now?", thread_ts=root["ts"]), 3)
+    assert "attachments" not in fake_glm.requests[3].body

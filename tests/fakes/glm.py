@@ -146,7 +146,8 @@ class GLMRequest:
         return [
             str(p["image_url"].get("url"))
             for p in content
-            if isinstance(p, dict) and p.get("type") == "image_url"
+            if isinstance(p, dict)
+            and p.get("type") == "image_url"
             and isinstance(p.get("image_url"), dict)
         ]
 

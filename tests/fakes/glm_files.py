@@ -64,6 +64,10 @@ class GLMFilesMixin:
         self.hosted[path] = HostedFile(content, content_type)
         return f"{self.file_host}/{path}"
 
+    def forget_file(self, file_id: str) -> None:
+        """The upstream no longer has this file (expired, deleted by the account owner)."""
+        self.files.pop(file_id, None)
+
     def host_redirect(self, path: str, location: str) -> str:
         """A tool output URL that answers 302 to ``location``."""
         self.hosted[path] = HostedFile(redirect_to=location)
