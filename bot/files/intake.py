@@ -100,6 +100,7 @@ class FileIntake:
         files: tuple[SlackFile, ...],
         lang: Lang,
     ) -> FileInput:
+        files = await self._resolve(files)
         stored = await self._repo.thread_files(team_id, channel_id, thread_ts)
         by_id = {r.slack_file_id: r for r in stored}
         decisions = decide(
@@ -142,7 +143,7 @@ class FileIntake:
             return _Outcome(notice=self._line(Refusal.DOWNLOAD_FAILED, f, lang))
 
     async def _read(self, f: SlackFile, lang: Lang) -> _Outcome:
-        url = f.url or await self._url_from_files_info(f.id)
+        url = f.url
         if url is None or not self._token_hosts.allows(url):
             log.warning("file %s is not on a Slack host; not fetched with the token", f.id)
             return _Outcome(notice=self._line(Refusal.NOT_ON_SLACK, f, lang))
@@ -199,15 +200,19 @@ class FileIntake:
         finally:
             fetched.discard()
 
-    async def _url_from_files_info(self, file_id: str) -> str | None:
-        """Events may carry a stub (``file_access: check_file_info``): ask ``files.info``."""
-        try:
-            resp = await self._slack.files_info(file=file_id)
-        except SlackApiError as exc:
-            log.warning("files.info %s refused: %s", file_id, exc.response.get("error"))
-            return None
-        full = parse_file(resp.get("file"))
-        return full.url if full is not None else None
+    async def _resolve(self, files: tuple[SlackFile, ...]) -> tuple[SlackFile, ...]:
+        """Events may carry stubs (``file_access: check_file_info``, no URL): ``files.info``
+        has the whole object."""
+        out: list[SlackFile] = []
+        for f in files:
+            if f.url is None:
+                try:
+                    resp = await self._slack.files_info(file=f.id)
+                    f = parse_file(resp.get("file")) or f
+                except SlackApiError as exc:
+                    log.warning("files.info %s refused: %s", f.id, exc.response.get("error"))
+            out.append(f)
+        return tuple(out)
 
     def _line(self, refusal: Refusal, f: SlackFile, lang: Lang, exc: GLMError | None = None) -> str:
         kind = f.kind
@@ -216,7 +221,7 @@ class FileIntake:
             Refusal.IMAGE_TOO_BIG: _mb(self._limits.cap(FileKind.IMAGE)),
             Refusal.TOO_MANY: str(self._limits.max_files_per_conversation),
         }.get(refusal, "")
-        reason = (exc.code or str(exc.http_status or "")) if exc is not None else ""
+        reason = exc.user_message_in(lang) if exc is not None else ""
         return t(
             refusal.value,
             lang,

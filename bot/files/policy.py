@@ -73,7 +73,9 @@ def decide(
             out.append(Decision(f, known=True))
             continue
         kind = f.kind
-        if kind is FileKind.UNSUPPORTED:
+        if f.url is None:
+            out.append(Decision(f, Refusal.DOWNLOAD_FAILED))  # no URL even after files.info
+        elif kind is FileKind.UNSUPPORTED:
             out.append(Decision(f, Refusal.UNSUPPORTED))
         elif f.size is not None and f.size > limits.cap(kind):
             too_big = Refusal.IMAGE_TOO_BIG if kind is FileKind.IMAGE else Refusal.TOO_BIG

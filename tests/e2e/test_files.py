@@ -372,3 +372,15 @@ async def test_files_glm_no_longer_has_are_dropped_once_and_forgotten(
 
     await turn(running_bot, message_event("and now?", thread_ts=root["ts"]), 3)
     assert "attachments" not in fake_glm.requests[3].body
+
+
+async def test_a_file_stub_is_completed_with_files_info(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    full = fake_slack.add_file("stub.csv", CSV, mimetype="text/csv")
+    stub = {"id": full["id"], "mode": "hosted", "file_access": "check_file_info"}
+    event = mention_event("what is in it?", files=[stub])
+    await turn(running_bot, event, 1)
+    assert fake_slack.calls_to("files.info")
+    (uploaded,) = fake_glm.files.values()
+    assert uploaded.content == CSV and uploaded.filename == "stub.csv"

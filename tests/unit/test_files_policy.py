@@ -171,3 +171,9 @@ def test_html_and_image_sniffing() -> None:
     assert image_type(b"\xff\xd8\xff\xe0") == "image/jpeg"
     assert image_type(b"GIF87a") == "image/gif"
     assert image_type(b"%PDF") is None
+
+
+def test_a_file_without_any_url_is_refused_before_anything_else() -> None:
+    (f,) = parse_files([raw("a.csv", url_private=None, url_private_download=None)])
+    (decision,) = decide((f,), limits=LIMITS, known_ids=frozenset(), stored=0)
+    assert decision.refusal is Refusal.DOWNLOAD_FAILED
