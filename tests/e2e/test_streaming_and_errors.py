@@ -320,3 +320,27 @@ async def test_a_chinese_slack_user_is_answered_in_chinese(
     await running_bot.slack.event(empty)
     await running_bot.wait_handled(3)
     assert only_reply(fake_slack, empty).text.startswith("你好！@我并提问")
+
+
+async def test_reasoning_before_a_stray_close_tag_is_taken_back_even_after_it_was_shown(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """Some chat templates open ``<think>`` in the prompt: the stream starts with reasoning and
+    only ``</think>`` says so. What was already shown (here over two messages) is taken back."""
+    reasoning = [f"Let me plan the greeting, step {i}. " * 3 for i in range(60)]  # > 1 message
+    gate = asyncio.Event()
+    fake_glm.enqueue(
+        Reply(chunks=[*reasoning, "</think>Hello!"], stall_after=len(reasoning), gate=gate)
+    )
+    event = mention_event("greet me")
+    await running_bot.slack.event(event)
+    await fake_slack.wait_for(
+        lambda f: len(f.thread_replies_by_bot(event["channel"], event["ts"])) >= 2
+        and any("step 59" in m.text for m in f.thread_replies_by_bot(event["channel"], event["ts"]))
+    )
+    gate.set()
+    await running_bot.wait_handled(1)
+
+    replies = fake_slack.thread_replies_by_bot(event["channel"], event["ts"])
+    assert [m.text for m in replies] == ["Hello!"], fake_slack.describe_calls()
+    assert fake_slack.calls_to("chat.delete"), "the continuation holding reasoning is deleted"
