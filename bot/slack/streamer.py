@@ -32,7 +32,7 @@ from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.render import escape_mrkdwn, render_reply
 from bot.slack.split import MIN_LIMIT, fence_repair, split_point
 from bot.streaming.markup import MarkupFilter
-from bot.streaming.tools import ToolLedger
+from bot.streaming.tools import Image, Source, ToolLedger
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
@@ -360,7 +360,7 @@ class ReplyStreamer:
             await self._update(payload, urgent=final or first_text, retry=final)
 
     def _plain(self, body: str) -> dict[str, Any]:
-        links = [*self.tools.images, *self.tools.sources, *self.tools.links]
+        links: list[Image | Source] = [*self.tools.images, *self.tools.sources, *self.tools.links]
         if links:
             body += "\n\n" + "\n".join(
                 f"<{escape_mrkdwn(link.url)}|{escape_mrkdwn(link.title[:100])}>" for link in links

@@ -87,13 +87,14 @@ class ToolLedger:
                     data = json.loads(content)
                 except ValueError:
                     data = content
-            url = data.get("url") if isinstance(data, dict) else None
-            if isinstance(url, str) and _is_http(url):
-                if _looks_like_image(url):
-                    self._image(url, "Result")
-                elif all(link.url != url for link in self.links):
+            result_url = data.get("url") if isinstance(data, dict) else None
+            if isinstance(result_url, str) and _is_http(result_url):
+                if _looks_like_image(result_url):
+                    self._image(result_url, "Result")
+                elif all(link.url != result_url for link in self.links):
                     # A file (slides, a document): Slack would reject it as an image block.
-                    self.links.append(Source(url.rsplit("/", 1)[-1] or url, url))
+                    name = result_url.rsplit("/", 1)[-1] or result_url
+                    self.links.append(Source(name, result_url))
         elif kind == "retrieval":
             doc = str(out.get("document") or "").strip()
             if doc and doc not in self.documents:

@@ -231,6 +231,14 @@ def test_function_output_content_already_decoded_is_accepted() -> None:
     assert ledger.images == [Image("https://x.example/m.png", "Result")]
 
 
+def test_function_output_file_url_becomes_a_named_link_not_an_image() -> None:
+    ledger = ToolLedger()
+    url = "https://sfile.chatglm.cn/slides/Q3-review.pptx"
+    feed(ledger, wire_call("function", outputs=[{"content": json.dumps({"url": url})}]))
+    assert ledger.images == []
+    assert ledger.links == [Source("Q3-review.pptx", url)]
+
+
 # -- retrieval and unknown tools ---------------------------------------------------------------
 
 
