@@ -139,7 +139,7 @@ class Conversations:
         if event_id and not await self._repo.claim(f"event:{event_id}"):
             log.info("event %s already processed; skipping retry", event_id)
             return
-        thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+        thread = await self._thread_of(route)
         if thread is None and route.requires_known_thread:
             return  # a human thread the bot was never asked into
         if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
@@ -221,7 +221,7 @@ class Conversations:
         key = (route.team_id, route.channel_id, route.thread_ts)
 
         async def job() -> None:
-            thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+            thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
         self.executor.submit(key, lambda: self._counted(job()))
@@ -252,9 +252,7 @@ class Conversations:
                 on_wait=waiting,
             ):
                 if thread is not None:  # another instance may have moved the conversation on
-                    thread = await self._repo.get_thread(
-                        route.team_id, route.channel_id, route.thread_ts
-                    )
+                    thread = await self._thread_of(route)
                 await self._answer(route, thread, turn_id=turn_id, prompt=prompt, lang=lang)
         finally:
             TURN_ID.reset(token)
@@ -276,11 +274,16 @@ class Conversations:
         new_thread = thread is None
         if thread is None:
             assistant_id = (
-                await self._repo.get_channel_assistant(route.team_id, route.channel_id)
+                await self._repo.get_channel_assistant(
+                    team_id=route.team_id, channel_id=route.channel_id
+                )
                 or self._policy.default_assistant_id
             )
             thread, new_thread = await self._repo.get_or_create_thread(
-                route.team_id, route.channel_id, route.thread_ts, assistant_id
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                assistant_id=assistant_id,
             )
         agent = agent_by_id(thread.assistant_id)
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
@@ -498,6 +501,11 @@ class Conversations:
             await self._post(route, t("too_long", lang, length=len(question), limit=limit))
             return None
         return question
+
+    async def _thread_of(self, route: Route) -> ThreadRecord | None:
+        return await self._repo.get_thread(
+            team_id=route.team_id, channel_id=route.channel_id, thread_ts=route.thread_ts
+        )
 
     async def _post(self, route: Route, text: str) -> None:
         try:

@@ -143,7 +143,7 @@ class ReplyStreamer:
         if self._cfg.use_status and await self._set_status(status):
             self._status_on = True
         else:
-            await self._post(self._compose("", streaming=True), urgent=True)
+            await self._post(self._compose("", streaming=True))
         self._budget.open(self._team)
         self._opened = True
         self._flusher = asyncio.create_task(self._run(), name=f"flush:{self._thread_ts}")
@@ -354,7 +354,7 @@ class ReplyStreamer:
 
     async def _deliver(self, payload: dict[str, Any], *, first_text: bool, final: bool) -> None:
         if not self._message_ts or self._next_is_new_message:
-            await self._post(payload, urgent=True)
+            await self._post(payload)
             self._next_is_new_message = False
         else:
             await self._update(payload, urgent=final or first_text, retry=final)
@@ -396,7 +396,7 @@ class ReplyStreamer:
         return len(self._message_ts) == 1 and not self._next_is_new_message
 
     # -- Slack calls -------------------------------------------------------------------------
-    async def _post(self, payload: dict[str, Any], *, urgent: bool) -> None:
+    async def _post(self, payload: dict[str, Any]) -> None:
         if self._posts is not None:
             await self._posts.acquire(self._channel)
         resp = await self._call(

@@ -47,11 +47,9 @@ class ToolLedger:
     code_logs: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
     links: list[Source] = field(default_factory=list)
-    calls: int = 0
 
     def apply(self, call: ToolCall) -> str | None:
         """Record one tool delta; return a new activity line for the user, if any."""
-        self.calls += 1
         kind = call.tool_type
         if call.input is not None:
             return _activity(kind, call.input, call.name)
