@@ -46,7 +46,6 @@ class StartupError(Exception):
 @dataclass(slots=True)
 class BotIdentity:
     user_id: str | None = None
-    bot_id: str | None = None
     team_id: str | None = None
 
 
@@ -170,7 +169,6 @@ async def start_bot(bot: Bot) -> None:
             f"could not reach Slack at {bot.settings.slack_api_base_url}: {exc}"
         ) from None
     bot.identity.user_id = auth.get("user_id")
-    bot.identity.bot_id = auth.get("bot_id")
     bot.identity.team_id = auth.get("team_id")
     await bot.glm.start()
     await bot.repo.heartbeat(bot.instance_id)

@@ -14,12 +14,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.admission import Gatekeeper
+from bot.admission import Admitted, Gatekeeper, Refusal
 from bot.agents import Agent, agent_by_id
 from bot.files.intake import FileInput
 from bot.files.service import FileService
@@ -39,7 +40,7 @@ from bot.policy import TurnPolicy
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
-from bot.slack.routing import Route
+from bot.slack.routing import Route, channel_type_of
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
@@ -64,6 +65,9 @@ class TurnOutcome:
     retryable: bool = False
     first_chunk_at: float | None = None
     lang: Lang = "en"
+
+
+RetryOutcome = Literal["started", "taken"] | Refusal
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -102,7 +106,6 @@ class Conversations:
         self._people = UserDirectory(slack)
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
-        self.accepting = True
         self._running: dict[str, RunningTurn] = {}
         self.metrics = metrics or Metrics()
         self._posts = PostBudget(
@@ -140,22 +143,29 @@ class Conversations:
         if event_id and not await self._repo.claim(f"event:{event_id}"):
             log.info("event %s already processed; skipping retry", event_id)
             return
-        thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+        thread = await self._thread_of(route)
         if thread is None and route.requires_known_thread:
             return  # a human thread the bot was never asked into
         if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
             return  # the same message arrived as app_mention and message: answer once
-        lang = await self.gate.language(route.user_id)
-        if not self.accepting:
-            await self._post(route, t("restarting", lang))
+        decision = await self.gate.admit(route)
+        if isinstance(decision, Refusal):
+            self._refused(decision)
+            if not decision.quiet:
+                await self._post(route, decision.text)
             return
-        refusal = await self.gate.check(route, lang)
-        if refusal is not None:
-            self.metrics.refusals.labels(refusal.reason).inc()
-            if refusal.text:
-                await self._post(route, refusal.text)
-            return
-        await self._turn(route, thread, lang=lang)
+        await self._turn(decision, thread)
+
+    def _refused(self, refusal: Refusal) -> None:
+        self.metrics.refusals.labels(refusal.reason).inc()
+
+    @property
+    def accepting(self) -> bool:
+        return self.gate.accepting
+
+    @accepting.setter
+    def accepting(self, value: bool) -> None:
+        self.gate.accepting = value
 
     async def language_of(self, user_id: str) -> Lang:
         """The language to answer this user in (also used by /glm-agent)."""
@@ -190,12 +200,15 @@ class Conversations:
                 stopped += 1
         return stopped
 
-    def retry(self, reply: ReplyRecord, *, user_id: str) -> None:
-        """Re-ask an interrupted or failed reply's question in the same thread."""
+    async def retry(self, reply: ReplyRecord, *, user_id: str) -> RetryOutcome:
+        """Re-ask a failed reply's question in its thread, for ``user_id``, through admission.
+
+        Admission comes before the claim, so a refused press leaves the button for others.
+        """
         route = Route(
             team_id=reply.team_id,
             channel_id=reply.channel_id,
-            channel_type="",
+            channel_type=channel_type_of(reply.channel_id),
             user_id=user_id,
             text=reply.question,
             ts=f"retry-{reply.id}",
@@ -203,23 +216,25 @@ class Conversations:
             mention=False,
             requires_known_thread=True,
         )
+        decision = await self.gate.admit(route)
+        if isinstance(decision, Refusal):
+            self._refused(decision)
+            return decision
+        if not await self._repo.claim(f"retry:{reply.id}"):
+            return "taken"  # somebody already pressed it
         key = (route.team_id, route.channel_id, route.thread_ts)
 
         async def job() -> None:
-            thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
-            lang = await self.gate.language(user_id)
-            await self._turn(route, thread, prompt=reply.question, lang=lang)
+            thread = await self._thread_of(route)
+            await self._turn(decision, thread, prompt=reply.question)
 
         self.executor.submit(key, lambda: self._counted(job()))
+        return "started"
 
     async def _turn(
-        self,
-        route: Route,
-        thread: ThreadRecord | None,
-        *,
-        prompt: str | None = None,
-        lang: Lang = "en",
+        self, admitted: Admitted, thread: ThreadRecord | None, *, prompt: str | None = None
     ) -> None:
+        route, lang = admitted.route, admitted.lang
         key = f"{route.team_id}:{route.channel_id}:{route.thread_ts}"
 
         async def waiting() -> None:
@@ -241,9 +256,7 @@ class Conversations:
                 on_wait=waiting,
             ):
                 if thread is not None:  # another instance may have moved the conversation on
-                    thread = await self._repo.get_thread(
-                        route.team_id, route.channel_id, route.thread_ts
-                    )
+                    thread = await self._thread_of(route)
                 await self._answer(route, thread, turn_id=turn_id, prompt=prompt, lang=lang)
         finally:
             TURN_ID.reset(token)
@@ -265,11 +278,16 @@ class Conversations:
         new_thread = thread is None
         if thread is None:
             assistant_id = (
-                await self._repo.get_channel_assistant(route.team_id, route.channel_id)
+                await self._repo.get_channel_assistant(
+                    team_id=route.team_id, channel_id=route.channel_id
+                )
                 or self._policy.default_assistant_id
             )
             thread, new_thread = await self._repo.get_or_create_thread(
-                route.team_id, route.channel_id, route.thread_ts, assistant_id
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                assistant_id=assistant_id,
             )
         agent = agent_by_id(thread.assistant_id)
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
@@ -535,6 +553,11 @@ class Conversations:
             )
         except Exception:  # the answer must still land, with GLM's links as before
             log.exception("publishing tool outputs failed")
+
+    async def _thread_of(self, route: Route) -> ThreadRecord | None:
+        return await self._repo.get_thread(
+            team_id=route.team_id, channel_id=route.channel_id, thread_ts=route.thread_ts
+        )
 
     async def _post(self, route: Route, text: str) -> None:
         try:

@@ -101,7 +101,9 @@ class FileIntake:
         lang: Lang,
     ) -> FileInput:
         files = await self._resolve(files)
-        stored = await self._repo.thread_files(team_id, channel_id, thread_ts)
+        stored = await self._repo.thread_files(
+            team_id=team_id, channel_id=channel_id, thread_ts=thread_ts
+        )
         by_id = {r.slack_file_id: r for r in stored}
         decisions = decide(
             files, limits=self._limits, known_ids=frozenset(by_id), stored=len(stored)
@@ -121,7 +123,12 @@ class FileIntake:
             if outcome.image:
                 images.append(outcome.image)
             if outcome.record is not None and not decision.known:
-                await self._repo.add_thread_file(team_id, channel_id, thread_ts, outcome.record)
+                await self._repo.add_thread_file(
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    thread_ts=thread_ts,
+                    record=outcome.record,
+                )
                 stored.append(outcome.record)
                 if outcome.record.glm_file_id:
                     fresh.append(outcome.record.glm_file_id)

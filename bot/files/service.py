@@ -122,7 +122,10 @@ class FileService:
             return None
         log.warning("GLM rejected earlier files of %s (%s); forgetting them", route.thread_ts, exc)
         await self._repo.forget_thread_files(
-            route.team_id, route.channel_id, route.thread_ts, files.earlier
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            glm_file_ids=files.earlier,
         )
         return replace(files, attachments=files.fresh)
 

@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,7 @@ class GLMClient:
             "Accept": "text/event-stream",
         }
 
-    async def stream(self, request: AssistantRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: AssistantRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream one turn. Raises a :class:`GLMError` subclass on any failure."""
         await self.start()
         assert self._session is not None

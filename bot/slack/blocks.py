@@ -143,9 +143,6 @@ def reply_message(
     return text[:SECTION_LIMIT], blocks
 
 
-INTERRUPTED_NOTICE = t("interrupted", "en")
-
-
 def retry_actions(value: str, lang: Lang = "en") -> Block:
     return {
         "type": "actions",

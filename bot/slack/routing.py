@@ -36,6 +36,11 @@ class Route:
         return self.mention and self.thread_ts != self.ts
 
 
+def channel_type_of(channel_id: str) -> str:
+    """Slack's channel type from the id alone (D… is a DM), for turns not started by an event."""
+    return "im" if channel_id.startswith("D") else "channel"
+
+
 def _is_from_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
     if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("bot_profile"):
         return False

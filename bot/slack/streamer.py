@@ -125,6 +125,7 @@ class ReplyStreamer:
         self.gone: str | None = None
         self._retry_value: str | None = None
         self._next_is_new_message = False
+        self._retracting = False  # rolled-over messages hold reasoning: delete them
         self._prepaid = False
         self._opened = False
         self._limit = self._cfg.segment_chars
@@ -142,7 +143,7 @@ class ReplyStreamer:
         if self._cfg.use_status and await self._set_status(status):
             self._status_on = True
         else:
-            await self._post(self._compose("", streaming=True), urgent=True)
+            await self._post(self._compose("", streaming=True))
         self._budget.open(self._team)
         self._opened = True
         self._flusher = asyncio.create_task(self._run(), name=f"flush:{self._thread_ts}")
@@ -153,14 +154,23 @@ class ReplyStreamer:
 
     def append(self, text: str) -> None:
         visible = self._filter.feed(text)
-        if visible:
+        if visible.restart:
+            self._take_back()
+        if visible.text:
             if self._activity == self._reasoning:
                 self._activity = None
-            self._pending.append(visible)
+            self._pending.append(visible.text)
             self._dirty.set()
         elif self._filter.thinking and self._activity is None:
             self._activity = self._reasoning  # <think> text is never shown, but progress is
             self._dirty.set()
+
+    def _take_back(self) -> None:
+        """What was shown turned out to be reasoning: the answer starts again from here."""
+        self._pending.clear()
+        self._segment = ""
+        self._retracting = len(self._message_ts) > 1 or self._next_is_new_message
+        self._dirty.set()
 
     def tool(self, call: ToolCall) -> None:
         self.tools.record_code(call)
@@ -245,6 +255,8 @@ class ReplyStreamer:
             self._flusher = None
 
     async def _flush(self, *, final: bool, notice: str = "") -> None:
+        if self._retracting:
+            await self._delete_continuations()
         if self._pending:
             self._segment += "".join(self._pending)
             self._pending.clear()
@@ -268,6 +280,24 @@ class ReplyStreamer:
                 self._limit = max(MIN_SEGMENT, int(self._limit * 0.6))
                 log.warning("Slack said the message is too long; splitting at %d", self._limit)
         raise ReplyGone("msg_too_long")
+
+    async def _delete_continuations(self) -> None:
+        """Keep the first message (header, Stop button, the one recovery knows) and delete the
+        rest, so taken-back reasoning does not stay in the thread."""
+        self._retracting = False
+        first, rest = self._message_ts[0], self._message_ts[1:]
+        for ts in rest:
+            try:
+                await self._call(
+                    "chat_delete", dict(channel=self._channel, ts=ts), budget=False, retry=True
+                )
+            except SlackApiError as exc:
+                log.warning("could not delete a taken-back message: %s", exc.response.get("error"))
+        self._message_ts = [first]
+        self._next_is_new_message = False
+        self._shown_segment = None
+        if self._on_messages is not None:
+            await self._on_messages(list(self._message_ts))
 
     async def _roll_over(self, notice: str) -> None:
         """Freeze finished messages while the current one is over Slack's limits."""
@@ -324,7 +354,7 @@ class ReplyStreamer:
 
     async def _deliver(self, payload: dict[str, Any], *, first_text: bool, final: bool) -> None:
         if not self._message_ts or self._next_is_new_message:
-            await self._post(payload, urgent=True)
+            await self._post(payload)
             self._next_is_new_message = False
         else:
             await self._update(payload, urgent=final or first_text, retry=final)
@@ -371,7 +401,7 @@ class ReplyStreamer:
         return len(self._message_ts) == 1 and not self._next_is_new_message
 
     # -- Slack calls -------------------------------------------------------------------------
-    async def _post(self, payload: dict[str, Any], *, urgent: bool) -> None:
+    async def _post(self, payload: dict[str, Any]) -> None:
         if self._posts is not None:
             await self._posts.acquire(self._channel)
         resp = await self._call(

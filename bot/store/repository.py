@@ -118,7 +118,7 @@ class Repository:
 
     # -- threads ----------------------------------------------------------------------------
     async def get_thread(
-        self, team_id: str, channel_id: str, thread_ts: str
+        self, *, team_id: str, channel_id: str, thread_ts: str
     ) -> ThreadRecord | None:
         async with self._session() as session:
             row = await session.scalar(
@@ -131,7 +131,7 @@ class Repository:
             return _thread(row) if row else None
 
     async def get_or_create_thread(
-        self, team_id: str, channel_id: str, thread_ts: str, assistant_id: str
+        self, *, team_id: str, channel_id: str, thread_ts: str, assistant_id: str
     ) -> tuple[ThreadRecord, bool]:
         """The thread's record and whether this call created it (first writer wins)."""
         now = utcnow()
@@ -150,7 +150,7 @@ class Repository:
         async with self._session.begin() as session:
             result: Any = await session.execute(stmt)
             created = bool(result.rowcount)
-        record = await self.get_thread(team_id, channel_id, thread_ts)
+        record = await self.get_thread(team_id=team_id, channel_id=channel_id, thread_ts=thread_ts)
         assert record is not None
         return record, created
 
@@ -164,7 +164,7 @@ class Repository:
 
     # -- thread files -------------------------------------------------------------------------
     async def thread_files(
-        self, team_id: str, channel_id: str, thread_ts: str
+        self, *, team_id: str, channel_id: str, thread_ts: str
     ) -> list[ThreadFileRecord]:
         """The files a thread has shared with GLM, oldest first."""
         async with self._session() as session:
@@ -185,7 +185,7 @@ class Repository:
             ]
 
     async def add_thread_file(
-        self, team_id: str, channel_id: str, thread_ts: str, record: ThreadFileRecord
+        self, *, team_id: str, channel_id: str, thread_ts: str, record: ThreadFileRecord
     ) -> None:
         """Remember a file of a thread (the first record of a Slack file id wins)."""
         stmt = (
@@ -210,7 +210,7 @@ class Repository:
             await session.execute(stmt)
 
     async def forget_thread_files(
-        self, team_id: str, channel_id: str, thread_ts: str, glm_file_ids: Sequence[str]
+        self, *, team_id: str, channel_id: str, thread_ts: str, glm_file_ids: Sequence[str]
     ) -> None:
         """Drop files GLM no longer has, so later turns stop attaching them."""
         async with self._session.begin() as session:
@@ -224,13 +224,13 @@ class Repository:
             )
 
     # -- channel settings -------------------------------------------------------------------
-    async def get_channel_assistant(self, team_id: str, channel_id: str) -> str | None:
+    async def get_channel_assistant(self, *, team_id: str, channel_id: str) -> str | None:
         async with self._session() as session:
             row = await session.get(ChannelSetting, (team_id, channel_id))
             return row.assistant_id if row else None
 
     async def set_channel_assistant(
-        self, team_id: str, channel_id: str, assistant_id: str | None, updated_by: str
+        self, *, team_id: str, channel_id: str, assistant_id: str | None, updated_by: str
     ) -> None:
         """Set (or, with ``None``, clear back to the configured default) a channel's agent."""
         async with self._session.begin() as session:
@@ -315,7 +315,7 @@ class Repository:
             )
 
     async def take_turn_ticket(
-        self, team_id: str, user_id: str, *, since: datetime, max_turns: int
+        self, *, team_id: str, user_id: str, since: datetime, max_turns: int
     ) -> list[datetime] | None:
         """Admit a turn if the user had fewer than ``max_turns`` since ``since``.
 
@@ -359,7 +359,7 @@ class Repository:
             rows = await session.scalars(select(Reply).where(Reply.status == status))
             return [_reply(r) for r in rows]
 
-    async def request_stop(self, turn_id: str, user_id: str, team_id: str) -> bool:
+    async def request_stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
         """Ask whichever instance streams ``turn_id`` to stop it (False: not streaming)."""
         async with self._session.begin() as session:
             result: Any = await session.execute(
@@ -397,7 +397,7 @@ class Repository:
             return bool(result.rowcount)
 
     # -- thread leases ------------------------------------------------------------------------
-    async def try_lease(self, key: str, holder: str, ttl: timedelta) -> bool:
+    async def try_lease(self, key: str, *, holder: str, ttl: timedelta) -> bool:
         """Take or renew the lease on a thread; False while another holder's lease is live."""
         now = utcnow()
         stmt = self._insert(ThreadLease).values(key=key[:160], holder=holder, expires_at=now + ttl)
@@ -421,7 +421,7 @@ class Repository:
             )
             return int(result.rowcount or 0)
 
-    async def release_lease(self, key: str, holder: str) -> None:
+    async def release_lease(self, key: str, *, holder: str) -> None:
         async with self._session.begin() as session:
             await session.execute(
                 delete(ThreadLease).where(

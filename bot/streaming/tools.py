@@ -58,11 +58,9 @@ class ToolLedger:
     documents: list[str] = field(default_factory=list)
     links: list[Source] = field(default_factory=list)
     published: dict[str, PublishedFile] = field(default_factory=dict)  # by source URL
-    calls: int = 0
 
     def apply(self, call: ToolCall) -> str | None:
         """Record one tool delta; return a new activity line for the user, if any."""
-        self.calls += 1
         kind = call.tool_type
         if call.input is not None:
             return _activity(kind, call.input, call.name)
@@ -98,13 +96,14 @@ class ToolLedger:
                     data = json.loads(content)
                 except ValueError:
                     data = content
-            url = data.get("url") if isinstance(data, dict) else None
-            if isinstance(url, str) and _is_http(url):
-                if _looks_like_image(url):
-                    self._image(url, "Result")
-                elif all(link.url != url for link in self.links):
+            result_url = data.get("url") if isinstance(data, dict) else None
+            if isinstance(result_url, str) and _is_http(result_url):
+                if _looks_like_image(result_url):
+                    self._image(result_url, "Result")
+                elif all(link.url != result_url for link in self.links):
                     # A file (slides, a document): Slack would reject it as an image block.
-                    self.links.append(Source(url.rsplit("/", 1)[-1] or url, url))
+                    name = result_url.rsplit("/", 1)[-1] or result_url
+                    self.links.append(Source(name, result_url))
         elif kind == "retrieval":
             doc = str(out.get("document") or "").strip()
             if doc and doc not in self.documents:

@@ -67,7 +67,7 @@ async def ask(
 
 
 async def stored(bot: RunningBot, channel: str = "C0001", team: str = "T0001") -> str | None:
-    return await bot.bot.repo.get_channel_assistant(team, channel)
+    return await bot.bot.repo.get_channel_assistant(team_id=team, channel_id=channel)
 
 
 def select_element(body: JSON) -> JSON:

@@ -158,6 +158,9 @@ class FakeSlack(SlackFilesMixin):
         self.bot_user_name = "glm"
         self.app_id = "A0001"
         self.max_text_len = 4000
+        # Commercially distributed non-Marketplace apps get at most 15 objects per
+        # conversations.replies/history call (docs/slack-platform-and-peers.md §3.1); None = off.
+        self.history_page_cap: int | None = None
         self.ts_clock = clock or default_clock
         self.calls: list[Call] = []
         self.responses: list[ResponseUrlPost] = []
@@ -678,6 +681,8 @@ class FakeSlack(SlackFilesMixin):
 
             thread = [m for m in thread if inside(m)]
         limit = int(args.get("limit") or 1000)
+        if self.history_page_cap is not None:
+            limit = min(limit, self.history_page_cap)
         offset = _decode_cursor(args.get("cursor"))
         page = thread[offset : offset + limit]
         has_more = offset + limit < len(thread)

@@ -53,7 +53,7 @@ def test_web_search_input_becomes_a_searching_activity() -> None:
     ledger = ToolLedger()
     call = wire_call("web_browser", input='search("巴黎奥运会奖牌排行", recency_days=1)')
     assert feed(ledger, call) == ["Searching the web: 巴黎奥运会奖牌排行"]
-    assert ledger.sources == [] and ledger.calls == 1
+    assert ledger.sources == []
 
 
 @pytest.mark.parametrize(
@@ -231,6 +231,14 @@ def test_function_output_content_already_decoded_is_accepted() -> None:
     assert ledger.images == [Image("https://x.example/m.png", "Result")]
 
 
+def test_function_output_file_url_becomes_a_named_link_not_an_image() -> None:
+    ledger = ToolLedger()
+    url = "https://sfile.chatglm.cn/slides/Q3-review.pptx"
+    feed(ledger, wire_call("function", outputs=[{"content": json.dumps({"url": url})}]))
+    assert ledger.images == []
+    assert ledger.links == [Source("Q3-review.pptx", url)]
+
+
 # -- retrieval and unknown tools ---------------------------------------------------------------
 
 
@@ -261,4 +269,4 @@ def test_retrieval_and_unknown_tool_activities() -> None:
 def test_unknown_tool_outputs_are_ignored() -> None:
     ledger = ToolLedger()
     feed(ledger, wire_call("web_search", outputs=[{"link": "https://x", "image": "https://y.png"}]))
-    assert ledger.sources == [] and ledger.images == [] and ledger.calls == 1
+    assert ledger.sources == [] and ledger.images == [] and ledger.links == []
