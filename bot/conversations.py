@@ -545,7 +545,7 @@ class Conversations:
 
     async def _publish_outputs(self, route: Route, streamer: ReplyStreamer) -> None:
         """Re-upload what the assistant drew or made into the thread before the final edit."""
-        if self._files is None:
+        if self._files is None or streamer.gone:
             return
         try:
             await self._files.publish(

@@ -218,6 +218,8 @@ class FileIntake:
                     f = parse_file(resp.get("file")) or f
                 except SlackApiError as exc:
                     log.warning("files.info %s refused: %s", f.id, exc.response.get("error"))
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    log.warning("files.info %s failed: %s", f.id, type(exc).__name__)
             out.append(f)
         return tuple(out)
 

@@ -71,8 +71,11 @@ class FileService:
 
     def _ensure(self) -> None:
         if self._session is None:
+            # No cookies kept between hosts; no proxy settings from the environment.
             self._session = aiohttp.ClientSession(
-                headers={"User-Agent": USER_AGENT}, trust_env=False
+                headers={"User-Agent": USER_AGENT},
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             self._intake = FileIntake(
                 repo=self._repo,
