@@ -134,7 +134,7 @@ class FileService:
 
     async def publish(self, ledger: ToolLedger, *, channel_id: str, thread_ts: str) -> None:
         """Upload the assistant's outputs into the thread (no-op when there are none)."""
-        if not ledger.images and not ledger.links:
+        if not ledger.outputs():
             return
         self._ensure()
         assert self._publisher is not None

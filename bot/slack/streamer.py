@@ -160,6 +160,7 @@ class ReplyStreamer:
             if self._activity == self._reasoning:
                 self._activity = None
             self._pending.append(visible.text)
+            self.tools.note_text(visible.text)
             self._dirty.set()
         elif self._filter.thinking and self._activity is None:
             self._activity = self._reasoning  # <think> text is never shown, but progress is
@@ -363,7 +364,7 @@ class ReplyStreamer:
         published = self.tools.published
         outputs = [
             (p.permalink or p.source, p.title) if (p := published.get(o.url)) else (o.url, o.title)
-            for o in self.tools.outputs()
+            for o in self.tools.shown_outputs()
         ]
         links = [*outputs, *((s.url, s.title) for s in self.tools.sources)]
         if links:

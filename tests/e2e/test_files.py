@@ -384,3 +384,20 @@ async def test_a_file_stub_is_completed_with_files_info(
     assert fake_slack.calls_to("files.info")
     (uploaded,) = fake_glm.files.values()
     assert uploaded.content == CSV and uploaded.filename == "stub.csv"
+
+
+async def test_a_file_link_in_the_answer_text_is_uploaded_when_on_a_glm_host(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM, elsewhere: Elsewhere
+) -> None:
+    url = fake_glm.host_file("ppt/outline.pptx", PPTX, "application/octet-stream")
+    half = len(url) // 2
+    fake_glm.enqueue(
+        Reply(
+            chunks=[f"Done: [deck]({url[:half]}", f"{url[half:]}) (mirror {elsewhere.url}/m.pdf)"]
+        )
+    )
+    event = mention_event("make a deck")
+    await turn(running_bot, event, 1)
+    (shared,) = fake_slack.shared_files("C0001", event["ts"])
+    assert shared.content == PPTX and shared.name == "outline.pptx"
+    assert elsewhere.requests == []
