@@ -40,6 +40,7 @@ from bot.store.repository import Repository, ThreadFileRecord
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
+PARALLEL_FILES = 3  # files of one message read at once (inline images are held in memory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +109,13 @@ class FileIntake:
         decisions = decide(
             files, limits=self._limits, known_ids=frozenset(by_id), stored=len(stored)
         )
-        outcomes = await asyncio.gather(
-            *(self._one(d, by_id.get(d.file.id), lang) for d in decisions)
-        )
+        gate = asyncio.Semaphore(PARALLEL_FILES)
+
+        async def one(d: Decision) -> _Outcome:
+            async with gate:
+                return await self._one(d, by_id.get(d.file.id), lang)
+
+        outcomes = await asyncio.gather(*(one(d) for d in decisions))
         images: list[str] = []
         notices: list[str] = []
         fresh: list[str] = []
