@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
@@ -68,7 +69,8 @@ class Bot:
         return self.conversations.instance_id
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None) -> Bot:
+    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns."""
     engine = make_engine(settings.database_url)
     repo = Repository(engine)
     glm = GLMClient(
@@ -103,6 +105,7 @@ def build_bot(settings: Settings) -> Bot:
     )
     identity = BotIdentity()
     conversations = Conversations(
+        executor=executor,
         repo=repo,
         glm=glm,
         slack=slack,
