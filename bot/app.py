@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.files.service import FileService
@@ -70,7 +71,8 @@ class Bot:
         return self.conversations.instance_id
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None) -> Bot:
+    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns."""
     engine = make_engine(settings.database_url)
     repo = Repository(engine)
     glm = GLMClient(
@@ -106,6 +108,7 @@ def build_bot(settings: Settings) -> Bot:
     identity = BotIdentity()
     files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
     conversations = Conversations(
+        executor=executor,
         repo=repo,
         glm=glm,
         slack=slack,

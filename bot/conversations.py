@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admission import Admitted, Gatekeeper, Refusal
 from bot.agents import Agent, agent_by_id
+from bot.concurrency import KeyedSerialExecutor
 from bot.files.intake import FileInput
 from bot.files.service import FileService
 from bot.glm.client import AssistantRequest, GLMClient
@@ -90,9 +91,8 @@ class Conversations:
         instance_id: str = "",
         metrics: Metrics | None = None,
         files: FileService | None = None,
+        executor: KeyedSerialExecutor | None = None,
     ) -> None:
-        from bot.concurrency import KeyedSerialExecutor
-
         self._repo = repo
         self._glm = glm
         self._slack = slack
@@ -102,7 +102,7 @@ class Conversations:
         self._bot_user_id = bot_user_id
         self._files = files
         self.instance_id = instance_id
-        self.executor = KeyedSerialExecutor()
+        self.executor = executor or KeyedSerialExecutor()
         self._people = UserDirectory(slack)
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
@@ -112,14 +112,12 @@ class Conversations:
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
-        self.handled = 0
-        self._handled_cond = asyncio.Condition()
 
     # -- entry -------------------------------------------------------------------------------
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._counted(self._guarded(route, event_id)))
+        self.executor.submit(key, lambda: self._guarded(route, event_id))
 
     async def _guarded(self, route: Route, event_id: str | None) -> None:
         """A database outage must not swallow the user's message silently."""
@@ -128,14 +126,6 @@ class Conversations:
         except SQLAlchemyError as exc:
             log.error("database error while handling a message: %s", type(exc).__name__)
             await self._post(route, t("database_down", await self.gate.language(route.user_id)))
-
-    async def _counted(self, work: Awaitable[None]) -> None:
-        try:
-            await work
-        finally:
-            async with self._handled_cond:
-                self.handled += 1
-                self._handled_cond.notify_all()
 
     async def _handle(self, route: Route, event_id: str | None) -> None:
         if event_id:
@@ -170,13 +160,6 @@ class Conversations:
     async def language_of(self, user_id: str) -> Lang:
         """The language to answer this user in (also used by /glm-agent)."""
         return await self.gate.language(user_id)
-
-    async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until ``count`` submitted messages were handled (answered or skipped)."""
-        async with self._handled_cond:
-            await asyncio.wait_for(
-                self._handled_cond.wait_for(lambda: self.handled >= count), timeout
-            )
 
     # -- the turn ----------------------------------------------------------------------------
     def stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
@@ -228,7 +211,7 @@ class Conversations:
             thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
-        self.executor.submit(key, lambda: self._counted(job()))
+        self.executor.submit(key, job)
         return "started"
 
     async def _turn(

@@ -58,7 +58,7 @@ async def ask(
     event: JSON,
 ) -> JSON:
     """Deliver one message event, wait until it is handled, return the GLM request body."""
-    before_handled = bot.bot.conversations.handled
+    before_handled = bot.executor.finished
     before_requests = len(glm.requests)
     await bot.slack.event(event)
     await bot.wait_handled(before_handled + 1)
