@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
+from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
@@ -60,6 +61,7 @@ class Bot:
     slack: AsyncWebClient
     bolt: AsyncApp
     conversations: Conversations
+    files: FileService
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: AsyncSocketModeHandler | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -104,6 +106,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
     conversations = Conversations(
         executor=executor,
         repo=repo,
@@ -136,6 +139,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
         instance_id=uuid.uuid4().hex[:16],
+        files=files,
     )
     register_message_listeners(bolt, conversations)
     register_agent_command(
@@ -146,7 +150,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
-    return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
+    return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
 
 
 async def start_bot(bot: Bot) -> None:
@@ -203,6 +207,7 @@ async def stop_bot(bot: Bot) -> None:
     with contextlib.suppress(Exception):
         await bot.repo.remove_instance(bot.instance_id)
     await bot.glm.close()
+    await bot.files.close()
     await bot.engine.dispose()
     session = getattr(bot.slack, "session", None)
     if session is not None:

@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.admission import Admitted, Gatekeeper, Refusal
 from bot.agents import Agent, agent_by_id
 from bot.concurrency import KeyedSerialExecutor
+from bot.files.intake import FileInput
+from bot.files.service import FileService
 from bot.glm.client import AssistantRequest, GLMClient
 from bot.glm.errors import (
     GLMAuthError,
@@ -88,6 +90,7 @@ class Conversations:
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
         metrics: Metrics | None = None,
+        files: FileService | None = None,
         executor: KeyedSerialExecutor | None = None,
     ) -> None:
         self._repo = repo
@@ -97,6 +100,7 @@ class Conversations:
         self._policy = policy
         self._streamer_config = streamer_config
         self._bot_user_id = bot_user_id
+        self._files = files
         self.instance_id = instance_id
         self.executor = executor or KeyedSerialExecutor()
         self._people = UserDirectory(slack)
@@ -282,6 +286,11 @@ class Conversations:
                 bot_user_id=self._bot_user_id(),
             )
 
+        files = await self._read_files(route, lang)
+        if route.files and not files.read and prompt == t("files_default_question", lang):
+            await self._post(route, "\n".join(files.notices))  # nothing left to ask about
+            return
+
         reply_id = await self._repo.start_reply(
             turn_id=turn_id,
             team_id=route.team_id,
@@ -319,7 +328,7 @@ class Conversations:
             thread.assistant_id,
             thread.conversation_id or "new",
         )
-        outcome = TurnOutcome(lang=lang)
+        outcome = TurnOutcome(lang=lang, notices=list(files.notices))
         stream_task: asyncio.Task[None] | None = None
         started = time.monotonic()
         try:
@@ -336,7 +345,7 @@ class Conversations:
                 await self._slots.acquire()
             self.metrics.active_streams.inc()
             stream_task = asyncio.create_task(
-                self._stream(thread, route, prompt, turn_id, streamer, outcome)
+                self._stream(thread, route, prompt, turn_id, streamer, outcome, files)
             )
             self._running[turn_id] = RunningTurn(stream_task, route.team_id)
             try:
@@ -364,6 +373,7 @@ class Conversations:
             if stream_task is not None:
                 self.metrics.active_streams.dec()
                 self._slots.release()
+        await self._publish_outputs(route, streamer)
         await self._finish(streamer, reply_id, outcome)
         self.metrics.turns.labels(outcome.status).inc()
         self.metrics.turn_seconds.observe(time.monotonic() - started)
@@ -380,6 +390,7 @@ class Conversations:
         turn_id: str,
         streamer: ReplyStreamer,
         outcome: TurnOutcome,
+        files: FileInput,
     ) -> None:
         conversation_id = thread.conversation_id
         for attempt in (1, 2):
@@ -389,6 +400,8 @@ class Conversations:
                 user_id=glm_user_id(route.team_id, route.user_id),
                 request_id=turn_id if attempt == 1 else f"{turn_id}-r",
                 conversation_id=conversation_id,
+                attachments=[{"file_id": file_id} for file_id in files.attachments],
+                images=files.images,
             )
             try:
                 # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
@@ -410,6 +423,13 @@ class Conversations:
                             raise ReplyGone(streamer.gone)
                 return
             except GLMBadRequest as exc:
+                # Earlier files GLM no longer has: ask again without them, once, and say so.
+                if attempt == 1 and not streamer.has_text and self._files is not None:
+                    fewer = await self._files.drop_stale(route, files, exc)
+                    if fewer is not None:
+                        files = fewer
+                        outcome.notices.append(t("files_not_reattached", outcome.lang))
+                        continue
                 # An unknown or expired conversation: start afresh once, and say so.
                 if (
                     attempt == 1
@@ -476,6 +496,8 @@ class Conversations:
         question = slack_to_plain(
             route.text, bot_user_id=bot, names=await self._people.names_in(route.text, skip=bot)
         )
+        if not question and route.files:
+            return t("files_default_question", lang)
         if not question:
             await self._post(route, t("help", lang))
             return None
@@ -484,6 +506,36 @@ class Conversations:
             await self._post(route, t("too_long", lang, length=len(question), limit=limit))
             return None
         return question
+
+    async def _read_files(self, route: Route, lang: Lang) -> FileInput:
+        """This message's files (downloaded, uploaded to GLM) and the thread's earlier ones."""
+        if self._files is None:
+            return FileInput()
+        if route.files:
+            with contextlib.suppress(SlackApiError):
+                await self._slack.assistant_threads_setStatus(
+                    channel_id=route.channel_id,
+                    thread_ts=route.thread_ts,
+                    status=t("status_reading_files", lang),
+                )
+        return await self._files.prepare(
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            files=route.files,
+            lang=lang,
+        )
+
+    async def _publish_outputs(self, route: Route, streamer: ReplyStreamer) -> None:
+        """Re-upload what the assistant drew or made into the thread before the final edit."""
+        if self._files is None or streamer.gone:
+            return
+        try:
+            await self._files.publish(
+                streamer.tools, channel_id=route.channel_id, thread_ts=route.thread_ts
+            )
+        except Exception:  # the answer must still land, with GLM's links as before
+            log.exception("publishing tool outputs failed")
 
     async def _thread_of(self, route: Route) -> ThreadRecord | None:
         return await self._repo.get_thread(

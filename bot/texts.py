@@ -65,6 +65,65 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "_The assistant finished without writing anything._",
         "zh": "_智能体没有写出任何内容。_",
     },
+    "files_default_question": {
+        "en": "Please look at the attached file(s): what do they contain? Summarise them.",
+        "zh": "请查看附件：里面有什么内容？请总结一下。",
+    },
+    "status_reading_files": {"en": "is reading the files…", "zh": "正在读取文件…"},
+    "file_unsupported": {
+        "en": ":warning: `{name}` was not read: {kind} files are not supported (images: png, "
+        "jpg, gif, webp; documents: pdf, doc(x), xls(x), ppt(x), csv, txt, md, json).",
+        "zh": ":warning: 未读取 `{name}`：不支持 {kind} 文件"
+        "（图片：png、jpg、gif、webp；文档：pdf、doc(x)、xls(x)、ppt(x)、csv、txt、md、json）。",
+    },
+    "file_too_big": {
+        "en": ":warning: `{name}` was not read: it is larger than the {limit} MB limit per file.",
+        "zh": ":warning: 未读取 `{name}`：超过每个文件 {limit} MB 的上限。",
+    },
+    "file_image_too_big": {
+        "en": ":warning: `{name}` was not read: images may be at most {limit} MB.",
+        "zh": ":warning: 未读取 `{name}`：图片最大 {limit} MB。",
+    },
+    "file_too_many": {
+        "en": ":warning: `{name}` was not read: a conversation may hold at most {limit} files. "
+        "Start a new thread for more.",
+        "zh": ":warning: 未读取 `{name}`：每个对话最多 {limit} 个文件，请开启新的消息串。",
+    },
+    "file_not_on_slack": {
+        "en": ":warning: `{name}` was not read: it is not stored on Slack.",
+        "zh": ":warning: 未读取 `{name}`：该文件不在 Slack 上。",
+    },
+    "file_needs_scope": {
+        "en": ":warning: `{name}` was not read: Slack sent a sign-in page instead of the file. "
+        "The app needs the `files:read` scope; a workspace admin must add it and reinstall.",
+        "zh": ":warning: 未读取 `{name}`：Slack 返回了登录页面而不是文件。"
+        "应用需要 `files:read` 权限，请管理员添加后重新安装。",
+    },
+    "file_corrupt": {
+        "en": ":warning: `{name}` was not read: its content is not a valid {kind} file.",
+        "zh": ":warning: 未读取 `{name}`：内容不是有效的 {kind} 文件。",
+    },
+    "file_download_failed": {
+        "en": ":warning: `{name}` was not read: it could not be downloaded from Slack.",
+        "zh": ":warning: 未读取 `{name}`：无法从 Slack 下载。",
+    },
+    "file_upload_failed": {
+        "en": ":warning: `{name}` was not read: GLM did not accept the upload ({reason}).",
+        "zh": ":warning: 未读取 `{name}`：GLM 未接受上传（{reason}）。",
+    },
+    "file_purpose_refused": {
+        "en": ":warning: `{name}` was not read: GLM refused the file purpose `{purpose}`; "
+        "an admin may try `GLM_FILE_PURPOSE=agent`.",
+        "zh": ":warning: 未读取 `{name}`：GLM 拒绝了文件用途 `{purpose}`；"
+        "管理员可以尝试设置 `GLM_FILE_PURPOSE=agent`。",
+    },
+    "files_not_reattached": {
+        "en": "_Earlier files of this thread are no longer available at GLM; share them again "
+        "if you need them._",
+        "zh": "_此消息串之前的文件在 GLM 上已不可用，如需使用请重新分享。_",
+    },
+    "file_published": {"en": "in this thread", "zh": "已上传到此消息串"},
+    "file_source": {"en": "source", "zh": "原链接"},
     "status_thinking": {"en": "is thinking…", "zh": "正在思考…"},
     "status_queued": {"en": "is waiting for a free slot…", "zh": "正在排队…"},
     "status_thread_busy": {

@@ -81,6 +81,8 @@ def bot_env(
         "GLM_RETRY_MAX_DELAY": "0.05",
         "GLM_IDLE_TIMEOUT": "5",
         "SHUTDOWN_GRACE_SECONDS": "5",
+        # Tool outputs are fetched only from the fake GLM's own origin: never the internet.
+        "GLM_FILE_HOSTS": "",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -32,7 +32,7 @@ from bot.slack.ratelimit import EditBudget, PostBudget
 from bot.slack.render import escape_mrkdwn, render_reply
 from bot.slack.split import MIN_LIMIT, fence_repair, split_point
 from bot.streaming.markup import MarkupFilter
-from bot.streaming.tools import Image, Source, ToolLedger
+from bot.streaming.tools import ToolLedger
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ class ReplyStreamer:
             if self._activity == self._reasoning:
                 self._activity = None
             self._pending.append(visible.text)
+            self.tools.note_text(visible.text)
             self._dirty.set()
         elif self._filter.thinking and self._activity is None:
             self._activity = self._reasoning  # <think> text is never shown, but progress is
@@ -360,10 +361,15 @@ class ReplyStreamer:
             await self._update(payload, urgent=final or first_text, retry=final)
 
     def _plain(self, body: str) -> dict[str, Any]:
-        links: list[Image | Source] = [*self.tools.images, *self.tools.sources, *self.tools.links]
+        published = self.tools.published
+        outputs = [
+            (p.permalink or p.source, p.title) if (p := published.get(o.url)) else (o.url, o.title)
+            for o in self.tools.shown_outputs()
+        ]
+        links = [*outputs, *((s.url, s.title) for s in self.tools.sources)]
         if links:
             body += "\n\n" + "\n".join(
-                f"<{escape_mrkdwn(link.url)}|{escape_mrkdwn(link.title[:100])}>" for link in links
+                f"<{escape_mrkdwn(url)}|{escape_mrkdwn(title[:100])}>" for url, title in links
             )
         text = body[:SECTION_LIMIT] or " "
         return {
@@ -383,9 +389,9 @@ class ReplyStreamer:
             header=header,
             activity=self._activity,
             streaming=streaming,
-            images=self.tools.images if final else (),
+            images=self.tools.unpublished_images() if final else (),
             sources=self.tools.sources if final else (),
-            appendix=tool_appendix(self.tools) if final else (),
+            appendix=tool_appendix(self.tools, self._lang) if final else (),
             lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,

@@ -23,6 +23,7 @@ from bot.store.models import (
     ProcessedEvent,
     Reply,
     Thread,
+    ThreadFile,
     ThreadLease,
     TurnTicket,
     utcnow,
@@ -51,6 +52,16 @@ class ReplyRecord:
     question: str
     message_ts: tuple[str, ...]
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFileRecord:
+    slack_file_id: str
+    glm_file_id: str | None
+    name: str
+    kind: str
+    mimetype: str
+    size: int
 
 
 def _aware(moment: datetime) -> datetime:
@@ -149,6 +160,67 @@ class Repository:
                 update(Thread)
                 .where(Thread.id == thread_id)
                 .values(conversation_id=conversation_id, updated_at=utcnow())
+            )
+
+    # -- thread files -------------------------------------------------------------------------
+    async def thread_files(
+        self, *, team_id: str, channel_id: str, thread_ts: str
+    ) -> list[ThreadFileRecord]:
+        """The files a thread has shared with GLM, oldest first."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(ThreadFile)
+                .where(
+                    ThreadFile.team_id == team_id,
+                    ThreadFile.channel_id == channel_id,
+                    ThreadFile.thread_ts == thread_ts,
+                )
+                .order_by(ThreadFile.id)
+            )
+            return [
+                ThreadFileRecord(
+                    r.slack_file_id, r.glm_file_id, r.name, r.kind, r.mimetype, r.size
+                )
+                for r in rows
+            ]
+
+    async def add_thread_file(
+        self, *, team_id: str, channel_id: str, thread_ts: str, record: ThreadFileRecord
+    ) -> None:
+        """Remember a file of a thread (the first record of a Slack file id wins)."""
+        stmt = (
+            self._insert(ThreadFile)
+            .values(
+                team_id=team_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                slack_file_id=record.slack_file_id,
+                glm_file_id=record.glm_file_id,
+                name=record.name[:255],
+                kind=record.kind,
+                mimetype=record.mimetype[:128],
+                size=record.size,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(
+                index_elements=["team_id", "channel_id", "thread_ts", "slack_file_id"]
+            )
+        )
+        async with self._session.begin() as session:
+            await session.execute(stmt)
+
+    async def forget_thread_files(
+        self, *, team_id: str, channel_id: str, thread_ts: str, glm_file_ids: Sequence[str]
+    ) -> None:
+        """Drop files GLM no longer has, so later turns stop attaching them."""
+        async with self._session.begin() as session:
+            await session.execute(
+                delete(ThreadFile).where(
+                    ThreadFile.team_id == team_id,
+                    ThreadFile.channel_id == channel_id,
+                    ThreadFile.thread_ts == thread_ts,
+                    ThreadFile.glm_file_id.in_(list(glm_file_ids)),
+                )
             )
 
     # -- channel settings -------------------------------------------------------------------
@@ -388,4 +460,4 @@ class Repository:
             return _reply(row) if row else None
 
 
-__all__ = ["ReplyRecord", "Repository", "ThreadRecord"]
+__all__ = ["ReplyRecord", "Repository", "ThreadFileRecord", "ThreadRecord"]

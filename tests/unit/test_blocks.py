@@ -233,3 +233,27 @@ def test_tool_appendix_is_empty_without_tools() -> None:
     from bot.streaming.tools import ToolLedger
 
     assert tool_appendix(ToolLedger()) == []
+
+
+def test_published_outputs_link_the_slack_file_and_keep_the_source() -> None:
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import PublishedFile, ToolLedger
+
+    drawn = "https://sfile.chatglm.cn/a/pig.png"
+    deck = "https://sfile.chatglm.cn/ppt/deck.pptx"
+    other = "https://sfile.chatglm.cn/ppt/other.pdf"
+    ledger = ToolLedger(
+        images=[Image(drawn, "Generated image")],
+        links=[Source("deck.pptx", deck), Source("other.pdf", other)],
+    )
+    ledger.published[drawn] = PublishedFile(drawn, "F1", "Generated image", "https://x/F1")
+    ledger.published[deck] = PublishedFile(deck, "F2", "deck.pptx <&>", None)
+    assert ledger.unpublished_images() == []
+    texts = [b["elements"][0]["text"] for b in tool_appendix(ledger, "zh")]
+    published, paperclip = texts
+    assert published.splitlines() == [
+        ":frame_with_picture: <https://x/F1|Generated image> (已上传到此消息串) · "
+        f"<{drawn}|原链接>",
+        f":frame_with_picture: *deck.pptx &lt;&amp;&gt;* (已上传到此消息串) · <{deck}|原链接>",
+    ]
+    assert paperclip == f":paperclip: <{other}|other.pdf>"

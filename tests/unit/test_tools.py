@@ -270,3 +270,24 @@ def test_unknown_tool_outputs_are_ignored() -> None:
     ledger = ToolLedger()
     feed(ledger, wire_call("web_search", outputs=[{"link": "https://x", "image": "https://y.png"}]))
     assert ledger.sources == [] and ledger.images == [] and ledger.links == []
+
+
+def test_file_links_in_the_answer_text_are_found_even_split_across_chunks() -> None:
+    from bot.streaming.tools import ToolLedger
+
+    ledger = ToolLedger()
+    text = (
+        "Your deck: [slides](https://sfile.chatglm.cn/ppt/de",
+        "ck.pptx) and the notes https://example.com/n.pdf?x=1\nsee also ",
+        "https://example.com/page.html and https://sfile.chatglm.cn/a.png",
+    )
+    for chunk in text:
+        ledger.note_text(chunk)
+    urls = [o.url for o in ledger.outputs()]
+    assert urls == [
+        "https://sfile.chatglm.cn/ppt/deck.pptx",
+        "https://example.com/n.pdf?x=1",
+        "https://sfile.chatglm.cn/a.png",  # still the last word: found without a flush
+    ]
+    assert ledger.outputs()[0].title == "deck.pptx"
+    assert ledger.shown_outputs() == [], "text links are listed only once re-uploaded"
