@@ -178,9 +178,7 @@ class Repository:
                 .order_by(ThreadFile.id)
             )
             return [
-                ThreadFileRecord(
-                    r.slack_file_id, r.glm_file_id, r.name, r.kind, r.mimetype, r.size
-                )
+                ThreadFileRecord(r.slack_file_id, r.glm_file_id, r.name, r.kind, r.mimetype, r.size)
                 for r in rows
             ]
 
