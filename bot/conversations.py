@@ -41,6 +41,7 @@ from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
+from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Conversations:
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
         metrics: Metrics | None = None,
+        surface: DMSurface | None = None,
     ) -> None:
         from bot.concurrency import KeyedSerialExecutor
 
@@ -105,6 +107,7 @@ class Conversations:
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
+        self.surface = surface  # the agent surface's additions to DM turns (titles, summaries)
         self.handled = 0
         self._handled_cond = asyncio.Condition()
 
@@ -257,6 +260,10 @@ class Conversations:
             prompt = await self._question(route, lang)
             if prompt is None:
                 return
+            if self.surface is not None:
+                prompt = await self.surface.prepare(route, prompt, first=thread is None, lang=lang)
+                if prompt is None:
+                    return
 
         new_thread = thread is None
         if thread is None:

@@ -116,3 +116,18 @@ class TurnTicket(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ViewContext(Base):
+    """What a person last looked at in Slack while our Messages tab was visible, and their DM
+    with the bot (``app_home_opened`` / ``app_context_changed``); stored so any instance that
+    answers the DM knows it."""
+
+    __tablename__ = "view_contexts"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_name: Mapped[str | None] = mapped_column(String(100), nullable=True)  # if readable
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -167,6 +167,9 @@ class FakeSlack:
         self.users: dict[str, JSON] = {}
         self.channels: dict[str, JSON] = {}
         self.rate_limited: Counter[str] = Counter()
+        # Agent surface (Messages tab): prompts per DM channel, titles per (channel, thread).
+        self.suggested_prompts: dict[str, JSON] = {}
+        self.titles: dict[tuple[str, str], str] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
@@ -727,6 +730,63 @@ class FakeSlack:
         return self._m_append_stream(args, stop=True)
 
 
+    # -- agent surface (slack-platform-and-peers §2.5/§2.6) ---------------------------------
+
+    def _m_set_suggested_prompts(self, args: JSON) -> JSON:
+        """1–4 prompts of ``{title, message}``; an agent app's call *with* ``thread_ts``
+        answers ok but changes nothing (docs.slack.dev: it "will cause the call to silently
+        fail"), which is exactly the unpleasant part a test must catch."""
+        channel = args.get("channel_id")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        prompts = args.get("prompts")
+        if isinstance(prompts, str):
+            with contextlib.suppress(ValueError):
+                prompts = json.loads(prompts)
+        if (
+            not isinstance(prompts, list)
+            or not 1 <= len(prompts) <= 4
+            or not all(
+                isinstance(p, dict)
+                and isinstance(p.get("title"), str)
+                and p["title"].strip()
+                and isinstance(p.get("message"), str)
+                and p["message"].strip()
+                for p in prompts
+            )
+        ):
+            return {"ok": False, "error": "invalid_arguments"}
+        if args.get("thread_ts"):
+            return {"ok": True}
+        self.suggested_prompts[str(channel)] = {"title": args.get("title"), "prompts": prompts}
+        return {"ok": True}
+
+    def _m_set_title(self, args: JSON) -> JSON:
+        channel, thread_ts, title = args.get("channel_id"), args.get("thread_ts"), args.get("title")
+        if not channel or not thread_ts or not title:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.titles[(str(channel), str(thread_ts))] = str(title)
+        return {"ok": True}
+
+    def _m_history(self, args: JSON) -> JSON:
+        """Newest first, one page; a bot reads only channels it is a member of."""
+        channel = str(args.get("channel") or "")
+        info = self.channels.get(channel)
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if not info.get("is_member", True):
+            return {"ok": False, "error": "not_in_channel"}
+        top = [m for m in self.messages(channel) if not m.is_reply]
+        top.reverse()
+        limit = int(args.get("limit") or 100)
+        return {
+            "ok": True,
+            "messages": [m.to_api() for m in top[:limit]],
+            "has_more": len(top) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+
 _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "auth.test": FakeSlack._m_auth_test,
     "chat.postMessage": FakeSlack._m_post_message,
@@ -740,6 +800,9 @@ _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "chat.startStream": FakeSlack._m_start_stream,
     "chat.appendStream": FakeSlack._m_append_stream,
     "chat.stopStream": FakeSlack._m_stop_stream,
+    "assistant.threads.setSuggestedPrompts": FakeSlack._m_set_suggested_prompts,
+    "assistant.threads.setTitle": FakeSlack._m_set_title,
+    "conversations.history": FakeSlack._m_history,
 }
 
 

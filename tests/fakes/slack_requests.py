@@ -24,6 +24,8 @@ from .ts import next_ts
 __all__ = [
     "BotResponse",
     "SlackSender",
+    "app_context_changed_event",
+    "app_home_opened_event",
     "block_actions_payload",
     "button_action",
     "event_envelope",
@@ -31,6 +33,7 @@ __all__ = [
     "message_event",
     "next_event_id",
     "next_ts",
+    "person_authorizations",
     "sign",
 ]
 
@@ -335,3 +338,63 @@ def block_actions_payload(
         "response_url": response_url,
         "actions": actions,
     }
+
+
+def app_home_opened_event(
+    *, user: str = "U0001", channel: str = "D0001", tab: str = "messages"
+) -> JSON:
+    """``app_home_opened`` as an agent app gets it when its Messages tab opens (§2.5)."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": next_ts(),
+    }
+
+
+def app_context_changed_event(
+    *,
+    channel_id: str | None = None,
+    message_in: tuple[str, str] | None = None,
+    team: str = "T0001",
+    user: str | None = None,
+    dm_channel: str | None = None,
+) -> JSON:
+    """``app_context_changed`` (docs.slack.dev/reference/events/app_context_changed): what the
+    person is viewing, as ``context.entities``; Slack's own example has no ``user`` or
+    ``channel``, so they are only added when asked for. No entities → ``"context": {}``."""
+    entities: list[JSON] = []
+    if message_in is not None:
+        entities.append(
+            {
+                "type": "slack#/types/message_context",
+                "value": {"channel_id": message_in[0], "message_ts": message_in[1]},
+                "team_id": team,
+            }
+        )
+    if channel_id is not None:
+        entities.append({"type": "slack#/types/channel_id", "value": channel_id, "team_id": team})
+    event: JSON = {
+        "type": "app_context_changed",
+        "context": {"entities": entities} if entities else {},
+    }
+    if user is not None:
+        event["user"] = user
+    if dm_channel is not None:
+        event["channel"] = dm_channel
+    event["event_ts"] = next_ts()
+    return event
+
+
+def person_authorizations(user: str = "U0001", team_id: str = "T0001") -> list[JSON]:
+    """The envelope's ``authorizations`` for a user-scoped event (``is_bot: false``)."""
+    return [
+        {
+            "enterprise_id": None,
+            "team_id": team_id,
+            "user_id": user,
+            "is_bot": False,
+            "is_enterprise_install": False,
+        }
+    ]
