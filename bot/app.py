@@ -36,6 +36,7 @@ from bot.store.db import make_engine, ping
 from bot.store.migrate import upgrade_to_head
 from bot.store.repository import Repository
 from bot.store.surface import SurfaceStore
+from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
 from bot.surface.messages_tab import MessagesTab, register_messages_tab
 from bot.surface.starters import StarterCache
 from bot.surface.turn_hooks import DMSurface
@@ -163,7 +164,7 @@ def _wire_agent_surface(
     conversations: Conversations,
     identity: BotIdentity,
 ) -> None:
-    """The Messages tab (suggested prompts, viewed channel) and DM titles and summaries."""
+    """The Messages tab (suggested prompts, viewed channel), DM titles and summaries, 👍/👎."""
     store = SurfaceStore(engine)
     tab = MessagesTab(
         slack=slack,
@@ -174,6 +175,15 @@ def _wire_agent_surface(
         default_assistant_id=settings.glm_default_assistant_id,
     )
     register_messages_tab(bolt, tab)
+    register_feedback_action(
+        bolt,
+        FeedbackRecorder(
+            slack=slack,
+            store=store,
+            metrics=conversations.metrics,
+            language=conversations.language_of,
+        ),
+    )
     conversations.surface = DMSurface(
         slack=slack, store=store, people=UserDirectory(slack), bot_user_id=lambda: identity.user_id
     )

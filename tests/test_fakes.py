@@ -353,3 +353,43 @@ async def test_signed_requests_reach_a_real_bolt_app(slack: FakeSlack) -> None:
             assert (await sender.raw(b"{}", {"Content-Type": "application/json"})).status == 401
     finally:
         await runner.cleanup()
+
+
+async def test_slack_agent_surface_methods_validate_like_slack(slack: FakeSlack) -> None:
+    """setSuggestedPrompts takes 1–4 {title, message}; with thread_ts an agent app's call is
+    a silent no-op; context_actions must hold well-formed feedback buttons; a bot reads only
+    the history of channels it is in."""
+    c = client(slack)
+    prompt = {"title": "t", "message": "m"}
+    for bad in ([], [prompt] * 5, [{"title": "t"}]):
+        with pytest.raises(SlackApiError) as err:
+            await c.assistant_threads_setSuggestedPrompts(channel_id="D0001", prompts=bad)
+        assert err.value.response["error"] == "invalid_arguments"
+    await c.assistant_threads_setSuggestedPrompts(
+        channel_id="D0001", prompts=[prompt], thread_ts="1.2"
+    )
+    assert "D0001" not in slack.suggested_prompts
+    await c.assistant_threads_setSuggestedPrompts(channel_id="D0001", prompts=[prompt], title="x")
+    assert slack.suggested_prompts["D0001"] == {"title": "x", "prompts": [prompt]}
+
+    half = {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": "g"},
+            }
+        ],
+    }
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_postMessage(channel="C0001", text="x", blocks=[half])
+    assert err.value.response["error"] == "invalid_blocks"
+
+    slack.add_message("C0001", "one")
+    slack.add_message("C0001", "two")
+    page = await c.conversations_history(channel="C0001", limit=1)
+    assert [m["text"] for m in page["messages"]] == ["two"] and page["has_more"]
+    slack.channels["C0001"]["is_member"] = False
+    with pytest.raises(SlackApiError) as err:
+        await c.conversations_history(channel="C0001")
+    assert err.value.response["error"] == "not_in_channel"

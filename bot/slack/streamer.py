@@ -359,8 +359,13 @@ class ReplyStreamer:
             lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,
+            # 👍/👎 on a finished answer (not on an error notice alone, nor next to Retry).
+            feedback_value=self._stop_value if final and self._rateable() else None,
         )
         return {"text": text, "blocks": blocks}
+
+    def _rateable(self) -> bool:
+        return bool(self.has_text or self.tools.images) and not self._retry_value
 
     def _is_first_slot(self) -> bool:
         return len(self._message_ts) == 1 and not self._next_is_new_message

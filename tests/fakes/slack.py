@@ -580,6 +580,8 @@ class FakeSlack:
             return {"ok": False, "error": "no_text"}
         if self._too_long(args):
             return {"ok": False, "error": "msg_too_long"}
+        if _bad_context_actions(blocks):
+            return {"ok": False, "error": "invalid_blocks"}
         msg = Message(
             channel=channel,
             ts=self.ts_clock.next(),
@@ -600,6 +602,8 @@ class FakeSlack:
             return {"ok": False, "error": "cant_update_message"}
         if self._too_long(args):
             return {"ok": False, "error": "msg_too_long"}
+        if _bad_context_actions(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         if "text" in args:
             msg.text = str(args["text"] or "")
         if "blocks" in args:
@@ -804,6 +808,37 @@ _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "assistant.threads.setTitle": FakeSlack._m_set_title,
     "conversations.history": FakeSlack._m_history,
 }
+
+
+def _bad_context_actions(blocks: Any) -> bool:
+    """Slack's rules for ``context_actions`` (docs.slack.dev/reference/block-kit/blocks/
+    context-actions-block, .../block-elements/feedback-buttons-element): 1–5 elements, each a
+    ``feedback_buttons`` or ``icon_button``; feedback buttons need both buttons, each with a
+    ``plain_text`` text of at most 75 characters and a value of at most 2,000."""
+    if not isinstance(blocks, list):
+        return False
+    for block in blocks:
+        if not isinstance(block, dict) or block.get("type") != "context_actions":
+            continue
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 5:
+            return True
+        for element in elements:
+            kind = element.get("type") if isinstance(element, dict) else None
+            if kind == "icon_button":
+                continue
+            if kind != "feedback_buttons":
+                return True
+            for side in ("positive_button", "negative_button"):
+                button = element.get(side)
+                if not isinstance(button, dict):
+                    return True
+                text, value = button.get("text") or {}, button.get("value")
+                if text.get("type") != "plain_text" or not 0 < len(str(text.get("text"))) <= 75:
+                    return True
+                if not isinstance(value, str) or not 0 < len(value) <= 2000:
+                    return True
+    return False
 
 
 async def _read_args(request: web.Request) -> JSON:

@@ -29,6 +29,7 @@ __all__ = [
     "block_actions_payload",
     "button_action",
     "event_envelope",
+    "feedback_click",
     "mention_event",
     "message_event",
     "next_event_id",
@@ -398,3 +399,35 @@ def person_authorizations(user: str = "U0001", team_id: str = "T0001") -> list[J
             "is_enterprise_install": False,
         }
     ]
+
+
+def feedback_click(
+    message: JSON, *, positive: bool = True, user: str = "U0001", channel: str = "C0001"
+) -> JSON:
+    """The ``block_actions`` payload Slack sends when a 👍/👎 of ``message`` (as stored by the
+    fake: ``Message.to_api()``) is clicked: the action is of type ``feedback_buttons`` and carries
+    the clicked button's ``value`` (bolt-js ``FeedbackButtonsAction``)."""
+    for block in message.get("blocks") or []:
+        if block.get("type") != "context_actions":
+            continue
+        for element in block["elements"]:
+            if element.get("type") != "feedback_buttons":
+                continue
+            button = element["positive_button" if positive else "negative_button"]
+            action = {
+                "type": "feedback_buttons",
+                "action_id": element.get("action_id", ""),
+                "block_id": block.get("block_id", uuid.uuid4().hex[:5]),
+                "value": button["value"],
+                "text": button["text"],
+                "action_ts": next_ts(),
+            }
+            return block_actions_payload(
+                [action],
+                channel=channel,
+                message_ts=message["ts"],
+                user=user,
+                thread_ts=message.get("thread_ts"),
+                message=message,
+            )
+    raise AssertionError(f"no feedback buttons in {message}")

@@ -79,7 +79,12 @@ def test_summarise_request_matches_only_our_prompt() -> None:
 def test_tab_opened_only_for_the_messages_tab() -> None:
     body = {
         "team_id": "T0001",
-        "event": {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "messages"},
+        "event": {
+            "type": "app_home_opened",
+            "user": "U0001",
+            "channel": "D0001",
+            "tab": "messages",
+        },
     }
     opened = parse_tab_opened(body)
     assert opened is not None and opened.dm_channel_id == "D0001"
@@ -90,7 +95,10 @@ def test_tab_opened_only_for_the_messages_tab() -> None:
 def test_context_changed_shapes() -> None:
     body = {
         "team_id": "T0001",
-        "authorizations": [{"user_id": "UBOT", "is_bot": True}, {"user_id": "U0009", "is_bot": False}],
+        "authorizations": [
+            {"user_id": "UBOT", "is_bot": True},
+            {"user_id": "U0009", "is_bot": False},
+        ],
         "event": {
             "type": "app_context_changed",
             "context": {
@@ -122,3 +130,27 @@ def test_history_is_bounded_to_the_newest_lines() -> None:
     assert kept[-1] == "[a]: message 99" and sum(len(x) + 1 for x in kept) <= 100
     assert "Request: sum it" in compose_summary_request("general", kept, "sum it")
     assert len(thread_title("x" * 500)) == 80
+
+
+def test_feedback_click_is_validated() -> None:
+    from bot.surface.feedback import feedback_block, parse_feedback_click
+
+    turn = "ab" * 16
+    block = feedback_block(turn, "zh")
+    value = block["elements"][0]["negative_button"]["value"]
+    body = {
+        "type": "block_actions",
+        "user": {"id": "U0001", "team_id": "T0001"},
+        "team": {"id": "T0001"},
+        "channel": {"id": "C0001"},
+        "container": {"type": "message", "message_ts": "1.5", "thread_ts": "1.2"},
+        "actions": [{"type": "feedback_buttons", "action_id": "glm_feedback", "value": value}],
+    }
+    click = parse_feedback_click(body)
+    assert click is not None
+    assert (click.turn_id, click.rating, click.thread_ts) == (turn, "bad", "1.2")
+    for bad_value in ("meh:" + turn, "good:" + turn.upper(), "good:x", None):
+        broken = {**body, "actions": [{**body["actions"][0], "value": bad_value}]}
+        assert parse_feedback_click(broken) is None
+    assert parse_feedback_click({**body, "user": {"id": "<script>"}}) is None
+    assert parse_feedback_click({**body, "actions": []}) is None
