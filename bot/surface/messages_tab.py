@@ -10,6 +10,7 @@ the assistant the DM uses (what ``/glm-agent`` set there, else the default).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,9 @@ from bot.texts import Lang
 
 log = logging.getLogger(__name__)
 
+READABLE_TTL = 300.0
+READABLE_CACHE_SIZE = 10_000
+
 
 class MessagesTab:
     def __init__(
@@ -37,6 +41,7 @@ class MessagesTab:
         starters: StarterCache,
         language: Callable[[str], Awaitable[Lang]],
         default_assistant_id: str,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._slack = slack
         self._repo = repo
@@ -44,6 +49,10 @@ class MessagesTab:
         self._starters = starters
         self._language = language
         self._default = default_assistant_id
+        self._clock = clock
+        # People flip between channels all day; conversations.info is Tier 3 per workspace, so
+        # whether the bot can read a channel is remembered for a few minutes.
+        self._readable: dict[str, tuple[float, str | None]] = {}
 
     async def opened(self, event: TabOpened) -> None:
         await self._store.save_view(event.team_id, event.user_id, dm_channel_id=event.dm_channel_id)
@@ -90,6 +99,16 @@ class MessagesTab:
 
     async def _readable_name(self, channel_id: str) -> str | None:
         """The channel's name when the bot is in it (so it can read its history), else None."""
+        cached = self._readable.get(channel_id)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1]
+        if len(self._readable) >= READABLE_CACHE_SIZE:
+            self._readable.clear()
+        name = await self._channel_name(channel_id)
+        self._readable[channel_id] = (self._clock() + READABLE_TTL, name)
+        return name
+
+    async def _channel_name(self, channel_id: str) -> str | None:
         try:
             resp = await self._slack.conversations_info(channel=channel_id)
         except SlackApiError as exc:

@@ -187,3 +187,19 @@ async def test_first_dm_question_titles_the_thread_once(
     await running_bot.wait_handled(before + 1)
     assert len(fake_slack.calls_to("assistant.threads.setTitle")) == 1
     assert len(fake_glm.requests) == 2
+
+
+async def test_another_instance_knows_what_the_person_views(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """The viewed channel is stored: the instance that gets the DM need not be the one that
+    got app_context_changed (both share the database, as scaled-out instances do)."""
+    fake_slack.add_message("C0001", "Lunch is at noon", user="U0002")
+    await open_tab(running_bot, fake_slack)
+    shown = await view_channel(running_bot, fake_slack, "C0001")
+    other = await RunningBot().start()
+    try:
+        await _ask_in_dm(other, shown["prompts"][0]["message"])
+    finally:
+        await other.stop()
+    assert "Lunch is at noon" in fake_glm.requests[-1].user_text

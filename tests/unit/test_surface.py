@@ -154,3 +154,35 @@ def test_feedback_click_is_validated() -> None:
         assert parse_feedback_click(broken) is None
     assert parse_feedback_click({**body, "user": {"id": "<script>"}}) is None
     assert parse_feedback_click({**body, "actions": []}) is None
+
+
+async def test_starter_cache_survives_glm_failures_and_slowness() -> None:
+    import asyncio
+
+    from bot.surface.starters import StarterCache
+
+    now = [0.0]
+    calls: list[str] = []
+    outcome: list[object] = [RuntimeError("GLM down")]
+    release = asyncio.Event()
+
+    async def fetch() -> object:
+        calls.append("list")
+        result = outcome[0]
+        if result == "slow":
+            await release.wait()
+            return {"data": [{"assistant_id": CHATGLM, "starter_prompts": ["late"]}]}
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    cache = StarterCache(fetch, ttl=100, retry_after=10, timeout=0.05, clock=lambda: now[0])
+    assert await cache.get(CHATGLM) == ()
+    assert await cache.get(CHATGLM) == ()  # the failure is remembered: no second call
+    assert calls == ["list"]
+    now[0] = 11
+    outcome[0] = "slow"
+    assert await cache.get(CHATGLM) == ()  # a slow GLM costs at most the timeout
+    release.set()
+    assert await cache.get(CHATGLM) == ("late",)  # ...and its answer serves the next opening
+    assert calls == ["list", "list"]
