@@ -25,6 +25,8 @@ from bot.conversations import Conversations
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
+from bot.reply.budgets import make_stream_budgets
+from bot.reply.choose import ReplyChooser
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import slack_guard
@@ -151,6 +153,13 @@ def build_bot(settings: Settings) -> Bot:
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
     _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
+    if settings.stream_mode != "edit":
+        conversations.replies = ReplyChooser(
+            mode=settings.stream_mode,
+            client=slack,
+            budgets=make_stream_budgets(),
+            edit_interval=settings.stream_edit_interval,
+        )
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
 
 

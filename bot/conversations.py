@@ -34,6 +34,8 @@ from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import TurnPolicy
+from bot.reply.choose import ReplyChooser
+from bot.reply.view import ReplyView
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
@@ -108,6 +110,7 @@ class Conversations:
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
         self.surface = surface  # the agent surface's additions to DM turns (titles, summaries)
+        self.replies: ReplyChooser | None = None  # native streaming (STREAM_MODE)
         self.handled = 0
         self._handled_cond = asyncio.Condition()
 
@@ -302,7 +305,7 @@ class Conversations:
         async def remember(ts: list[str]) -> None:
             await self._repo.set_reply_messages(reply_id, ts)
 
-        streamer = ReplyStreamer(
+        streamer: ReplyView = ReplyStreamer(
             client=self._slack,
             budget=self._budget,
             team_id=route.team_id,
@@ -316,6 +319,17 @@ class Conversations:
             posts=self._posts,
             lang=lang,
         )
+        if self.replies is not None:  # STREAM_MODE: maybe stream natively, edit as fallback
+            streamer = self.replies.choose(
+                streamer,
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                user_id=route.user_id,
+                stop_value=turn_id,
+                on_messages=remember,
+                lang=lang,
+            )
         log.info(
             "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
             turn_id,
@@ -384,7 +398,7 @@ class Conversations:
         route: Route,
         prompt: str,
         turn_id: str,
-        streamer: ReplyStreamer,
+        streamer: ReplyView,
         outcome: TurnOutcome,
     ) -> None:
         conversation_id = thread.conversation_id
@@ -452,7 +466,7 @@ class Conversations:
         log.warning("turn %s: upstream error %s", turn_id, exc)
 
     async def _finish(
-        self, streamer: ReplyStreamer, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
+        self, streamer: ReplyView, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
     ) -> None:
         notice = "\n".join(outcome.notices) or None
         retry = retry or outcome.retryable

@@ -393,3 +393,33 @@ async def test_slack_agent_surface_methods_validate_like_slack(slack: FakeSlack)
     with pytest.raises(SlackApiError) as err:
         await c.conversations_history(channel="C0001")
     assert err.value.response["error"] == "not_in_channel"
+
+
+async def test_slack_native_streams_refuse_and_expire_like_slack(slack: FakeSlack) -> None:
+    """Channel streams need recipient ids; Slack closes idle streams on its own, and a stream
+    stopped once takes no more text (§2.7)."""
+    c = client(slack)
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_startStream(channel="C0001", thread_ts="1.1", markdown_text="x")
+    assert err.value.response["error"] == "missing_recipient_user_id"
+    dm = await c.chat_startStream(channel="D0001", thread_ts="1.1", markdown_text="a")
+    await c.chat_stopStream(channel="D0001", ts=dm["ts"], markdown_text="b")
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_appendStream(channel="D0001", ts=dm["ts"], markdown_text="c")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    now = [0.0]
+    slack._stream_clock = lambda: now[0]
+    slack.stream_idle_timeout = 30
+    live = await c.chat_startStream(
+        channel="C0001",
+        thread_ts="1.1",
+        markdown_text="a",
+        recipient_user_id="U0001",
+        recipient_team_id="T0001",
+    )
+    await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="b")
+    now[0] = 31
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="c")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    assert slack.message("C0001", live["ts"]).text == "ab"

@@ -33,6 +33,7 @@ JSON = dict[str, Any]
 # Budgets enforced by ``enforce_rate_limits`` (workspace-wide for updates, per channel for posts).
 _RATE_LIMITED_UPDATE = "chat.update"
 _RATE_LIMITED_POST = "chat.postMessage"
+STREAM_TEXT_LIMIT = 12_000  # markdown_text per chat.*Stream call
 
 
 @dataclass
@@ -169,6 +170,12 @@ class FakeSlack:
         self.rate_limited: Counter[str] = Counter()
         # Agent surface (Messages tab): prompts per DM channel, titles per (channel, thread).
         self.suggested_prompts: dict[str, JSON] = {}
+        # Native streams: Slack closes them on its own after idle time or a lifetime (None: never).
+        self.stream_idle_timeout: float | None = None
+        self.stream_lifetime: float | None = None
+        self._stream_clock: Callable[[], float] = time.monotonic
+        self._stream_times: dict[tuple[str, str], tuple[float, float]] = {}
+        self._stream_buckets: dict[str, TokenBucket] = {}
         self.titles: dict[tuple[str, str], str] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self._faults: list[_Fault] = []
@@ -436,6 +443,9 @@ class FakeSlack:
         return None
 
     def _rate_limit(self, method: str, args: JSON) -> int | None:
+        stream_bucket = self._stream_buckets.get(method)
+        if stream_bucket is not None:
+            return stream_bucket.take()
         if method == _RATE_LIMITED_UPDATE and self._update_bucket is not None:
             return self._update_bucket.take()
         if method == _RATE_LIMITED_POST and self._post_limits is not None:
@@ -608,6 +618,7 @@ class FakeSlack:
             msg.text = str(args["text"] or "")
         if "blocks" in args:
             msg.blocks = args["blocks"] or None
+        msg.streaming = False  # chat.update finalises a native stream (python-slack-sdk #1880)
         msg.edits.append({"text": msg.text, "blocks": msg.blocks, "edit_ts": self.ts_clock.next()})
         return {
             "ok": True,
@@ -701,9 +712,20 @@ class FakeSlack:
         return {"ok": True, "channel": self.channels[channel]}
 
     def _m_start_stream(self, args: JSON) -> JSON:
+        """chat.startStream (slack-platform-and-peers §2.7): a reply in a thread; in channels
+        Slack refuses it without ``recipient_user_id`` and ``recipient_team_id``."""
         channel = args.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        if not args.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not str(channel).startswith("D"):
+            if not args.get("recipient_user_id"):
+                return {"ok": False, "error": "missing_recipient_user_id"}
+            if not args.get("recipient_team_id"):
+                return {"ok": False, "error": "missing_recipient_team_id"}
+        if len(str(args.get("markdown_text") or "")) > STREAM_TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
         msg = Message(
             channel=channel,
             ts=self.ts_clock.next(),
@@ -712,27 +734,74 @@ class FakeSlack:
             thread_ts=args.get("thread_ts") or None,
             bot_id=self.bot_id,
             streaming=True,
+            blocks=_stream_blocks(args) or None,
         )
         self._channel(channel)[msg.ts] = msg
+        self._stream_times[(msg.channel, msg.ts)] = (self._stream_clock(),) * 2
         return {"ok": True, "channel": channel, "ts": msg.ts}
 
     def _m_append_stream(self, args: JSON, *, stop: bool = False) -> JSON:
         msg = self.message(str(args.get("channel")), str(args.get("ts")))
         if msg is None:
             return {"ok": False, "error": "message_not_found"}
+        if msg.streaming and self._stream_expired(msg):
+            msg.streaming = False  # Slack closed it: the message stays as it was
         if not msg.streaming:
             return {"ok": False, "error": "message_not_in_streaming_state"}
+        if len(str(args.get("markdown_text") or "")) > STREAM_TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
+        if stop and _bad_context_actions(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         msg.text += _stream_text(args)
+        extra = _stream_blocks(args)
+        if stop and isinstance(args.get("blocks"), list):
+            extra += args["blocks"]
+        if extra:
+            msg.blocks = [*(msg.blocks or []), *extra]
+        now = self._stream_clock()
+        started, _ = self._stream_times.get((msg.channel, msg.ts), (now, now))
+        self._stream_times[(msg.channel, msg.ts)] = (started, now)
         if stop:
             msg.streaming = False
-            if args.get("blocks"):
-                msg.blocks = args["blocks"]
             return {"ok": True, "channel": msg.channel, "ts": msg.ts, "message": msg.to_api()}
         return {"ok": True, "channel": msg.channel, "ts": msg.ts}
 
     def _m_stop_stream(self, args: JSON) -> JSON:
         return self._m_append_stream(args, stop=True)
 
+    def _stream_expired(self, msg: Message) -> bool:
+        started, last = self._stream_times.get((msg.channel, msg.ts), (0.0, 0.0))
+        now = self._stream_clock()
+        idle, lifetime = self.stream_idle_timeout, self.stream_lifetime
+        return (idle is not None and now - last > idle) or (
+            lifetime is not None and now - started > lifetime
+        )
+
+    def expire_stream(self, channel: str, ts: str) -> None:
+        """Close a native stream the way Slack does on its own (after minutes or idle time):
+        later appends and the stop get ``message_not_in_streaming_state``."""
+        msg = self.message(channel, ts)
+        if msg is not None:
+            msg.streaming = False
+
+    def enforce_stream_limits(
+        self,
+        start_stop_per_minute: float = 20,
+        start_stop_burst: float = 10,
+        append_per_minute: float = 100,
+        append_burst: float = 20,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Per-workspace buckets per method: startStream and stopStream Tier 2, appendStream
+        Tier 4 (§2.7; the burst sizes are the benchmark's assumption)."""
+        for method in ("chat.startStream", "chat.stopStream"):
+            self._stream_buckets[method] = TokenBucket(
+                start_stop_burst, start_stop_per_minute / 60.0, clock
+            )
+        self._stream_buckets["chat.appendStream"] = TokenBucket(
+            append_burst, append_per_minute / 60.0, clock
+        )
 
     # -- agent surface (slack-platform-and-peers §2.5/§2.6) ---------------------------------
 
@@ -864,6 +933,15 @@ def _bearer(header: str | None) -> str | None:
     if header and header.startswith("Bearer "):
         return header[len("Bearer ") :].strip()
     return None
+
+
+def _stream_blocks(args: JSON) -> list[Any]:
+    """Blocks sent inside a stream as ``{"type": "blocks", "blocks": [...]}`` chunks."""
+    out: list[Any] = []
+    for chunk in args.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "blocks":
+            out.extend(chunk.get("blocks") or [])
+    return out
 
 
 def _stream_text(args: JSON) -> str:
