@@ -27,15 +27,23 @@ from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
+from bot.reply.budgets import make_stream_budgets
+from bot.reply.choose import ReplyChooser
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import slack_guard
 from bot.slack.listeners import register_message_listeners
+from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
 from bot.store.db import make_engine, ping
 from bot.store.migrate import upgrade_to_head
 from bot.store.repository import Repository
+from bot.store.surface import SurfaceStore
+from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
+from bot.surface.messages_tab import MessagesTab, register_messages_tab
+from bot.surface.starters import StarterCache
+from bot.surface.turn_hooks import DMSurface
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +158,50 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
+    _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
+    if settings.stream_mode != "edit":
+        conversations.replies = ReplyChooser(
+            mode=settings.stream_mode,
+            client=slack,
+            budgets=make_stream_budgets(),
+            edit_interval=settings.stream_edit_interval,
+        )
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
+
+
+def _wire_agent_surface(
+    bolt: AsyncApp,
+    settings: Settings,
+    slack: AsyncWebClient,
+    repo: Repository,
+    glm: GLMClient,
+    engine: AsyncEngine,
+    conversations: Conversations,
+    identity: BotIdentity,
+) -> None:
+    """The Messages tab (suggested prompts, viewed channel), DM titles and summaries, 👍/👎."""
+    store = SurfaceStore(engine)
+    tab = MessagesTab(
+        slack=slack,
+        repo=repo,
+        store=store,
+        starters=StarterCache(glm.list_assistants),
+        language=conversations.language_of,
+        default_assistant_id=settings.glm_default_assistant_id,
+    )
+    register_messages_tab(bolt, tab)
+    register_feedback_action(
+        bolt,
+        FeedbackRecorder(
+            slack=slack,
+            store=store,
+            metrics=conversations.metrics,
+            language=conversations.language_of,
+        ),
+    )
+    conversations.surface = DMSurface(
+        slack=slack, store=store, people=UserDirectory(slack), bot_user_id=lambda: identity.user_id
+    )
 
 
 async def start_bot(bot: Bot) -> None:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     # Behaviour
     stream_edit_interval: float = Field(1.0, ge=0, description="seconds between edits of one reply")
+    stream_mode: Literal["auto", "native", "edit"] = Field(
+        "auto", description="native Slack streaming, post-and-edit, or a budget-aware mix"
+    )
     slack_edits_per_minute: float = Field(
         50.0, gt=0, description="chat.update budget per workspace"
     )

@@ -38,6 +38,8 @@ from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import TurnPolicy
+from bot.reply.choose import ReplyChooser
+from bot.reply.view import ReplyView
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
@@ -45,6 +47,7 @@ from bot.slack.routing import Route, channel_type_of
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
+from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,7 @@ class Conversations:
         metrics: Metrics | None = None,
         files: FileService | None = None,
         executor: KeyedSerialExecutor | None = None,
+        surface: DMSurface | None = None,
     ) -> None:
         self._repo = repo
         self._glm = glm
@@ -112,6 +116,8 @@ class Conversations:
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
+        self.surface = surface  # the agent surface's additions to DM turns (titles, summaries)
+        self.replies: ReplyChooser | None = None  # native streaming (STREAM_MODE)
 
     # -- entry -------------------------------------------------------------------------------
     def submit(self, route: Route, *, event_id: str | None) -> None:
@@ -257,6 +263,10 @@ class Conversations:
             prompt = await self._question(route, lang)
             if prompt is None:
                 return
+            if self.surface is not None:
+                prompt = await self.surface.prepare(route, prompt, first=thread is None, lang=lang)
+                if prompt is None:
+                    return
 
         new_thread = thread is None
         if thread is None:
@@ -305,7 +315,7 @@ class Conversations:
         async def remember(ts: list[str]) -> None:
             await self._repo.set_reply_messages(reply_id, ts)
 
-        streamer = ReplyStreamer(
+        streamer: ReplyView = ReplyStreamer(
             client=self._slack,
             budget=self._budget,
             team_id=route.team_id,
@@ -319,6 +329,17 @@ class Conversations:
             posts=self._posts,
             lang=lang,
         )
+        if self.replies is not None:  # STREAM_MODE: maybe stream natively, edit as fallback
+            streamer = self.replies.choose(
+                streamer,
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                user_id=route.user_id,
+                stop_value=turn_id,
+                on_messages=remember,
+                lang=lang,
+            )
         log.info(
             "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
             turn_id,
@@ -388,7 +409,7 @@ class Conversations:
         route: Route,
         prompt: str,
         turn_id: str,
-        streamer: ReplyStreamer,
+        streamer: ReplyView,
         outcome: TurnOutcome,
         files: FileInput,
     ) -> None:
@@ -466,7 +487,7 @@ class Conversations:
         log.warning("turn %s: upstream error %s", turn_id, exc)
 
     async def _finish(
-        self, streamer: ReplyStreamer, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
+        self, streamer: ReplyView, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
     ) -> None:
         notice = "\n".join(outcome.notices) or None
         retry = retry or outcome.retryable
@@ -526,7 +547,7 @@ class Conversations:
             lang=lang,
         )
 
-    async def _publish_outputs(self, route: Route, streamer: ReplyStreamer) -> None:
+    async def _publish_outputs(self, route: Route, streamer: ReplyView) -> None:
         """Re-upload what the assistant drew or made into the thread before the final edit."""
         if self._files is None or streamer.gone:
             return

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import CURSOR, interrupted_message, retry_actions
+from bot.slack.blocks import CURSOR, STOP_ACTION_ID, interrupted_message, retry_actions
 from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository
 from bot.texts import Lang, t
@@ -55,7 +55,7 @@ async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord, lang: Lan
         message = await _fetch(slack, reply.channel_id, reply.thread_ts, reply.message_ts[-1])
     else:
         # Crashed between posting and recording the post: find a still-streaming bot message.
-        message = await _find_streaming(slack, reply.channel_id, reply.thread_ts)
+        message = await _find_streaming(slack, reply.channel_id, reply.thread_ts, reply.turn_id)
     if message is not None:
         text, blocks = interrupted_message(
             str(message.get("text") or ""),
@@ -80,7 +80,7 @@ async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord, lang: Lan
 
 
 async def _find_streaming(
-    slack: AsyncWebClient, channel: str, thread_ts: str
+    slack: AsyncWebClient, channel: str, thread_ts: str, turn_id: str = ""
 ) -> dict[str, Any] | None:
     try:
         resp = await slack.conversations_replies(channel=channel, ts=thread_ts, limit=200)
@@ -88,9 +88,22 @@ async def _find_streaming(
         return None
     for message in reversed(resp.get("messages") or []):
         text = str(message.get("text") or "")
-        if message.get("bot_id") and (text.endswith(CURSOR) or text.startswith("_…_")):
+        if message.get("bot_id") and (
+            text.endswith(CURSOR) or text.startswith("_…_") or _has_stop_for(message, turn_id)
+        ):
             return dict(message)
     return None
+
+
+def _has_stop_for(message: dict[str, Any], turn_id: str) -> bool:
+    """A native stream has no cursor, but its Stop button carries the turn id."""
+    return bool(turn_id) and any(
+        element.get("action_id") == STOP_ACTION_ID and element.get("value") == turn_id
+        for block in message.get("blocks") or []
+        if isinstance(block, dict) and block.get("type") == "actions"
+        for element in block.get("elements") or []
+        if isinstance(element, dict)
+    )
 
 
 async def _fetch(

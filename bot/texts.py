@@ -134,6 +134,29 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "button_stop": {"en": "Stop", "zh": "停止"},
     "button_retry": {"en": "Retry", "zh": "重试"},
     "sources": {"en": "Sources", "zh": "来源"},
+    "prompts_title": {"en": "Try asking {agent}", "zh": "试试问{agent}"},
+    "prompts_title_generic": {"en": "Try asking", "zh": "试试这样问"},
+    "prompt_summarise_title": {"en": "Summarise #{channel}", "zh": "总结 #{channel}"},
+    "prompt_summarise_message": {
+        "en": "Summarise the recent messages in #{channel}",
+        "zh": "总结一下 #{channel} 最近的消息",
+    },
+    "summary_unavailable": {
+        "en": ":information_source: I couldn't read #{channel} just now ({reason}), so there is "
+        "nothing to summarise yet. Please try again in a minute, or invite me to the channel.",
+        "zh": ":information_source: 我暂时读不到 #{channel}（{reason}），所以还没法总结。"
+        "请稍后再试，或者把我邀请进这个频道。",
+    },
+    "feedback_good": {"en": "Good answer", "zh": "回答很好"},
+    "feedback_bad": {"en": "Bad answer", "zh": "回答不好"},
+    "feedback_thanks_good": {
+        "en": ":pray: Thanks for the feedback, glad it helped!",
+        "zh": ":pray: 谢谢反馈，很高兴能帮上忙！",
+    },
+    "feedback_thanks_bad": {
+        "en": ":pray: Thanks for telling us; we'll use it to make answers better.",
+        "zh": ":pray: 谢谢告诉我们，我们会据此改进回答。",
+    },
     "glm_error": {"en": "GLM error {code}: {summary}", "zh": "GLM 错误 {code}：{summary}"},
     "glm_error_nocode": {"en": "GLM error: {summary}", "zh": "GLM 错误：{summary}"},
     "glm.GLMError": {"en": "the assistant could not answer", "zh": "智能体无法回答"},

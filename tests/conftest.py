@@ -77,6 +77,9 @@ def bot_env(
         "ZHIPUAI_BASE_URL": fake_glm.base_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         "STREAM_EDIT_INTERVAL": "0.2",
+        # The suite at large checks the post-and-edit strategy; tests of native streaming and
+        # of the auto mix (the default) set STREAM_MODE themselves.
+        "STREAM_MODE": "edit",
         "GLM_RETRY_BASE_DELAY": "0.01",
         "GLM_RETRY_MAX_DELAY": "0.05",
         "GLM_IDLE_TIMEOUT": "5",

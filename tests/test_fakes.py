@@ -427,3 +427,73 @@ async def test_glm_file_host_serves_outputs_and_redirects(
         assert resp.status == 302 and resp.headers["Location"] == url
     async with session.get(bounce) as resp:
         assert await resp.read() == b"\x89PNG"
+
+
+async def test_slack_agent_surface_methods_validate_like_slack(slack: FakeSlack) -> None:
+    """setSuggestedPrompts takes 1–4 {title, message}; with thread_ts an agent app's call is
+    a silent no-op; context_actions must hold well-formed feedback buttons; a bot reads only
+    the history of channels it is in."""
+    c = client(slack)
+    prompt = {"title": "t", "message": "m"}
+    for bad in ([], [prompt] * 5, [{"title": "t"}]):
+        with pytest.raises(SlackApiError) as err:
+            await c.assistant_threads_setSuggestedPrompts(channel_id="D0001", prompts=bad)
+        assert err.value.response["error"] == "invalid_arguments"
+    await c.assistant_threads_setSuggestedPrompts(
+        channel_id="D0001", prompts=[prompt], thread_ts="1.2"
+    )
+    assert "D0001" not in slack.suggested_prompts
+    await c.assistant_threads_setSuggestedPrompts(channel_id="D0001", prompts=[prompt], title="x")
+    assert slack.suggested_prompts["D0001"] == {"title": "x", "prompts": [prompt]}
+
+    half = {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": "g"},
+            }
+        ],
+    }
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_postMessage(channel="C0001", text="x", blocks=[half])
+    assert err.value.response["error"] == "invalid_blocks"
+
+    slack.add_message("C0001", "one")
+    slack.add_message("C0001", "two")
+    page = await c.conversations_history(channel="C0001", limit=1)
+    assert [m["text"] for m in page["messages"]] == ["two"] and page["has_more"]
+    slack.channels["C0001"]["is_member"] = False
+    with pytest.raises(SlackApiError) as err:
+        await c.conversations_history(channel="C0001")
+    assert err.value.response["error"] == "not_in_channel"
+
+
+async def test_slack_native_streams_refuse_and_expire_like_slack(slack: FakeSlack) -> None:
+    """Channel streams need recipient ids; Slack closes idle streams on its own, and a stream
+    stopped once takes no more text (§2.7)."""
+    c = client(slack)
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_startStream(channel="C0001", thread_ts="1.1", markdown_text="x")
+    assert err.value.response["error"] == "missing_recipient_user_id"
+    dm = await c.chat_startStream(channel="D0001", thread_ts="1.1", markdown_text="a")
+    await c.chat_stopStream(channel="D0001", ts=dm["ts"], markdown_text="b")
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_appendStream(channel="D0001", ts=dm["ts"], markdown_text="c")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    now = [0.0]
+    slack._stream_clock = lambda: now[0]
+    slack.stream_idle_timeout = 30
+    live = await c.chat_startStream(
+        channel="C0001",
+        thread_ts="1.1",
+        markdown_text="a",
+        recipient_user_id="U0001",
+        recipient_team_id="T0001",
+    )
+    await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="b")
+    now[0] = 31
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="c")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    assert slack.message("C0001", live["ts"]).text == "ab"

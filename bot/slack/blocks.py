@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.slack.render import escape_mrkdwn
 from bot.streaming.tools import Image, Source, ToolLedger
+from bot.surface.feedback import feedback_block
 from bot.texts import Lang, t
 
 SECTION_LIMIT = 3000
@@ -96,6 +97,7 @@ def reply_message(
     retry_value: str | None = None,
     appendix: Sequence[Block] = (),
     lang: Lang = "en",
+    feedback_value: str | None = None,
 ) -> tuple[str, list[Block]]:
     """``(fallback text, blocks)`` for one reply message; ``body`` is already mrkdwn."""
     shown = body + CURSOR if streaming and body else body
@@ -137,6 +139,8 @@ def reply_message(
         )
     if retry_value:
         blocks.append(retry_actions(retry_value, lang))
+    elif feedback_value and not streaming:
+        blocks.append(feedback_block(feedback_value, lang))
     text = shown
     if images and not body:
         text = " ".join(i.url for i in images[:MAX_IMAGES])

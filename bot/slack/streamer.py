@@ -155,7 +155,7 @@ class ReplyStreamer:
     def append(self, text: str) -> None:
         visible = self._filter.feed(text)
         if visible.restart:
-            self._take_back()
+            self.take_back()
         if visible.text:
             if self._activity == self._reasoning:
                 self._activity = None
@@ -166,7 +166,7 @@ class ReplyStreamer:
             self._activity = self._reasoning  # <think> text is never shown, but progress is
             self._dirty.set()
 
-    def _take_back(self) -> None:
+    def take_back(self) -> None:
         """What was shown turned out to be reasoning: the answer starts again from here."""
         self._pending.clear()
         self._segment = ""
@@ -395,8 +395,13 @@ class ReplyStreamer:
             lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,
+            # 👍/👎 on a finished answer (not on an error notice alone, nor next to Retry).
+            feedback_value=self._stop_value if final and self._rateable() else None,
         )
         return {"text": text, "blocks": blocks}
+
+    def _rateable(self) -> bool:
+        return bool(self.has_text or self.tools.images) and not self._retry_value
 
     def _is_first_slot(self) -> bool:
         return len(self._message_ts) == 1 and not self._next_is_new_message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -140,3 +140,33 @@ class ThreadFile(Base):
     mimetype: Mapped[str] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ViewContext(Base):
+    """What a person last looked at in Slack while our Messages tab was visible, and their DM
+    with the bot (``app_home_opened`` / ``app_context_changed``); stored so any instance that
+    answers the DM knows it."""
+
+    __tablename__ = "view_contexts"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_name: Mapped[str | None] = mapped_column(String(100), nullable=True)  # if readable
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Feedback(Base):
+    """A person's 👍/👎 on one reply; a second click by the same person replaces the first."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("reply_id", "user_id", name="uq_feedback_reply_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reply_id: Mapped[int] = mapped_column(Integer, ForeignKey("replies.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[str] = mapped_column(String(8))  # "good" | "bad"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

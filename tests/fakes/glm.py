@@ -237,6 +237,8 @@ class FakeGLM(GLMFilesMixin):
         self.default_reply: Callable[[GLMRequest], Reply] = _echo_reply
         self.requests: list[GLMRequest] = []
         self.other_requests: list[GLMRequest] = []
+        # ``starter_prompts`` that /assistant/list reports per assistant id (default: none).
+        self.starter_prompts: dict[str, list[str]] = {}
         self.streams: list[GLMStream] = []
         self.conversations: dict[str, list[JSON]] = {}
         self._conv_meta: dict[str, _Conversation] = {}
@@ -594,6 +596,8 @@ class FakeGLM(GLMFilesMixin):
             return await self._finish(req, _json_error(*auth))
         wanted = req.body.get("assistant_id_list") or []
         data = [_assistant_info(*a) for a in OFFICIAL_ASSISTANTS if not wanted or a[0] in wanted]
+        for item in data:
+            item["starter_prompts"] = list(self.starter_prompts.get(item["assistant_id"], []))
         body = {"success": True, "code": 200, "msg": "操作成功", "data": data}
         return await self._finish(req, web.json_response(body))
 

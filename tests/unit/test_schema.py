@@ -22,6 +22,7 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 TABLES = {
     "alembic_version",
     "channel_settings",
+    "feedback",
     "instances",
     "processed_events",
     "replies",
@@ -29,6 +30,7 @@ TABLES = {
     "turn_tickets",
     "thread_leases",
     "thread_files",
+    "view_contexts",
 }
 
 
