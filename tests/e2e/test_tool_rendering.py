@@ -11,6 +11,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from bot.slack.blocks import CURSOR
 from tests.conftest import RunningBot
 from tests.fakes import Call, FakeGLM, FakeSlack, Message, Reply, mention_event
@@ -335,3 +337,62 @@ async def test_final_message_lands_as_plain_text_when_slack_refuses_its_blocks(
     assert not any(b["type"] in ("actions", "image") for b in reply.blocks or [])
     done = await running_bot.bot.repo.replies_with_status("done")
     assert len(done) == 1
+
+
+# -- (h) tool activity in the reader's language -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "searching", "drawing"),
+    [
+        ("en-US", "Searching the web: 巴黎 2024 奖牌榜", "Drawing: 金牌榜海报"),
+        ("zh-CN", "正在搜索网页：巴黎 2024 奖牌榜", "正在画图：金牌榜海报"),
+    ],
+)
+async def test_tool_activity_is_shown_in_the_readers_language(
+    running_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    locale: str,
+    searching: str,
+    drawing: str,
+) -> None:
+    fake_slack.add_user("U0LANG", name="mei", locale=locale)
+    search_gate, draw_gate = asyncio.Event(), asyncio.Event()
+    fake_glm.enqueue(
+        Reply(
+            chunks=["金牌榜", "如下。"],
+            tool_calls=[(0, Reply.tool("web_browser", input='search("巴黎 2024 奖牌榜")'))],
+            stall_after=1,  # the search is under way, no text yet: the thread status says so
+            gate=search_gate,
+        )
+    )
+    event = mention_event("谁赢了？", user="U0LANG")
+    await running_bot.slack.event(event)
+    await fake_slack.wait_for(
+        lambda f: f.statuses.get(("C0001", event["ts"])) == searching,
+        what="the search activity in the thread status",
+    )
+    search_gate.set()
+    await running_bot.wait_handled(1)
+
+    # Once text is showing, the activity is a context line under it while streaming.
+    fake_glm.enqueue(
+        Reply(
+            chunks=["海报", "画好了。"],
+            tool_calls=[(1, Reply.tool("drawing_tool", input="金牌榜海报"))],
+            stall_after=2,
+            gate=draw_gate,
+        )
+    )
+    follow = mention_event("画一张海报", user="U0LANG", thread_ts=event["ts"])
+    await running_bot.slack.event(follow)
+    await fake_slack.wait_for(
+        lambda f: any(shows_activity(c, drawing) for c in f.calls),
+        what="the drawing activity under the streaming text",
+    )
+    draw_gate.set()
+    await running_bot.wait_handled(2)
+    first, second = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert first.text == "金牌榜如下。"
+    assert second.text == "海报画好了。"
