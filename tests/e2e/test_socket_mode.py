@@ -112,7 +112,11 @@ async def test_slash_command_over_the_socket_is_acked_and_answered(
         "*AI画图（官方） · AI drawing* (`drawing`).\n"
         "Existing threads keep the assistant they started with."
     )
-    assert any(a.get("envelope_id") == envelope_id for a in fake_slack.socket_acks)
+    # acked on the socket (the ack and the response_url answer travel independently)
+    await fake_slack.wait_for(
+        lambda f: any(a.get("envelope_id") == envelope_id for a in f.socket_acks),
+        what="the slash command's ack",
+    )
     assert await socket_bot.bot.repo.get_channel_assistant("T0001", "C0001") == DRAWING
 
 
