@@ -86,7 +86,10 @@ class Gatekeeper:
         window = self._policy.user_window_seconds
         now = utcnow()
         earlier = await self._repo.take_turn_ticket(
-            route.team_id, route.user_id, since=now - timedelta(seconds=window), max_turns=max_turns
+            team_id=route.team_id,
+            user_id=route.user_id,
+            since=now - timedelta(seconds=window),
+            max_turns=max_turns,
         )
         if earlier is None:
             return None

@@ -20,8 +20,10 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
+from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
@@ -45,7 +47,6 @@ class StartupError(Exception):
 @dataclass(slots=True)
 class BotIdentity:
     user_id: str | None = None
-    bot_id: str | None = None
     team_id: str | None = None
 
 
@@ -60,6 +61,7 @@ class Bot:
     slack: AsyncWebClient
     bolt: AsyncApp
     conversations: Conversations
+    files: FileService
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: AsyncSocketModeHandler | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -69,7 +71,8 @@ class Bot:
         return self.conversations.instance_id
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None) -> Bot:
+    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns."""
     engine = make_engine(settings.database_url)
     repo = Repository(engine)
     glm = GLMClient(
@@ -103,7 +106,9 @@ def build_bot(settings: Settings) -> Bot:
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
     conversations = Conversations(
+        executor=executor,
         repo=repo,
         glm=glm,
         slack=slack,
@@ -134,6 +139,7 @@ def build_bot(settings: Settings) -> Bot:
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
         instance_id=uuid.uuid4().hex[:16],
+        files=files,
     )
     register_message_listeners(bolt, conversations)
     register_agent_command(
@@ -144,7 +150,7 @@ def build_bot(settings: Settings) -> Bot:
         admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
-    return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
+    return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
 
 
 async def start_bot(bot: Bot) -> None:
@@ -166,7 +172,6 @@ async def start_bot(bot: Bot) -> None:
             f"could not reach Slack at {bot.settings.slack_api_base_url}: {exc}"
         ) from None
     bot.identity.user_id = auth.get("user_id")
-    bot.identity.bot_id = auth.get("bot_id")
     bot.identity.team_id = auth.get("team_id")
     await bot.glm.start()
     await bot.repo.heartbeat(bot.instance_id)
@@ -202,6 +207,7 @@ async def stop_bot(bot: Bot) -> None:
     with contextlib.suppress(Exception):
         await bot.repo.remove_instance(bot.instance_id)
     await bot.glm.close()
+    await bot.files.close()
     await bot.engine.dispose()
     session = getattr(bot.slack, "session", None)
     if session is not None:

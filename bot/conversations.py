@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admission import Admitted, Gatekeeper, Refusal
 from bot.agents import Agent, agent_by_id
+from bot.concurrency import KeyedSerialExecutor
+from bot.files.intake import FileInput
+from bot.files.service import FileService
 from bot.glm.client import AssistantRequest, GLMClient
 from bot.glm.errors import (
     GLMAuthError,
@@ -87,9 +90,9 @@ class Conversations:
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
         metrics: Metrics | None = None,
+        files: FileService | None = None,
+        executor: KeyedSerialExecutor | None = None,
     ) -> None:
-        from bot.concurrency import KeyedSerialExecutor
-
         self._repo = repo
         self._glm = glm
         self._slack = slack
@@ -97,8 +100,9 @@ class Conversations:
         self._policy = policy
         self._streamer_config = streamer_config
         self._bot_user_id = bot_user_id
+        self._files = files
         self.instance_id = instance_id
-        self.executor = KeyedSerialExecutor()
+        self.executor = executor or KeyedSerialExecutor()
         self._people = UserDirectory(slack)
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
@@ -108,14 +112,12 @@ class Conversations:
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
-        self.handled = 0
-        self._handled_cond = asyncio.Condition()
 
     # -- entry -------------------------------------------------------------------------------
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._counted(self._guarded(route, event_id)))
+        self.executor.submit(key, lambda: self._guarded(route, event_id))
 
     async def _guarded(self, route: Route, event_id: str | None) -> None:
         """A database outage must not swallow the user's message silently."""
@@ -125,21 +127,13 @@ class Conversations:
             log.error("database error while handling a message: %s", type(exc).__name__)
             await self._post(route, t("database_down", await self.gate.language(route.user_id)))
 
-    async def _counted(self, work: Awaitable[None]) -> None:
-        try:
-            await work
-        finally:
-            async with self._handled_cond:
-                self.handled += 1
-                self._handled_cond.notify_all()
-
     async def _handle(self, route: Route, event_id: str | None) -> None:
         if event_id:
             log.info("event %s: message %s in %s", event_id, route.ts, route.channel_id)
         if event_id and not await self._repo.claim(f"event:{event_id}"):
             log.info("event %s already processed; skipping retry", event_id)
             return
-        thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+        thread = await self._thread_of(route)
         if thread is None and route.requires_known_thread:
             return  # a human thread the bot was never asked into
         if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
@@ -166,13 +160,6 @@ class Conversations:
     async def language_of(self, user_id: str) -> Lang:
         """The language to answer this user in (also used by /glm-agent)."""
         return await self.gate.language(user_id)
-
-    async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until ``count`` submitted messages were handled (answered or skipped)."""
-        async with self._handled_cond:
-            await asyncio.wait_for(
-                self._handled_cond.wait_for(lambda: self.handled >= count), timeout
-            )
 
     # -- the turn ----------------------------------------------------------------------------
     def stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
@@ -221,10 +208,10 @@ class Conversations:
         key = (route.team_id, route.channel_id, route.thread_ts)
 
         async def job() -> None:
-            thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+            thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
-        self.executor.submit(key, lambda: self._counted(job()))
+        self.executor.submit(key, job)
         return "started"
 
     async def _turn(
@@ -252,9 +239,7 @@ class Conversations:
                 on_wait=waiting,
             ):
                 if thread is not None:  # another instance may have moved the conversation on
-                    thread = await self._repo.get_thread(
-                        route.team_id, route.channel_id, route.thread_ts
-                    )
+                    thread = await self._thread_of(route)
                 await self._answer(route, thread, turn_id=turn_id, prompt=prompt, lang=lang)
         finally:
             TURN_ID.reset(token)
@@ -276,11 +261,16 @@ class Conversations:
         new_thread = thread is None
         if thread is None:
             assistant_id = (
-                await self._repo.get_channel_assistant(route.team_id, route.channel_id)
+                await self._repo.get_channel_assistant(
+                    team_id=route.team_id, channel_id=route.channel_id
+                )
                 or self._policy.default_assistant_id
             )
             thread, new_thread = await self._repo.get_or_create_thread(
-                route.team_id, route.channel_id, route.thread_ts, assistant_id
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                assistant_id=assistant_id,
             )
         agent = agent_by_id(thread.assistant_id)
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
@@ -295,6 +285,11 @@ class Conversations:
                 limit=self._policy.thread_context_limit,
                 bot_user_id=self._bot_user_id(),
             )
+
+        files = await self._read_files(route, lang)
+        if route.files and not files.read and prompt == t("files_default_question", lang):
+            await self._post(route, "\n".join(files.notices))  # nothing left to ask about
+            return
 
         reply_id = await self._repo.start_reply(
             turn_id=turn_id,
@@ -334,7 +329,7 @@ class Conversations:
             thread.assistant_id,
             thread.conversation_id or "new",
         )
-        outcome = TurnOutcome(lang=lang)
+        outcome = TurnOutcome(lang=lang, notices=list(files.notices))
         stream_task: asyncio.Task[None] | None = None
         started = time.monotonic()
         try:
@@ -351,7 +346,7 @@ class Conversations:
                 await self._slots.acquire()
             self.metrics.active_streams.inc()
             stream_task = asyncio.create_task(
-                self._stream(thread, route, prompt, turn_id, streamer, outcome)
+                self._stream(thread, route, prompt, turn_id, streamer, outcome, files)
             )
             self._running[turn_id] = RunningTurn(stream_task, route.team_id)
             try:
@@ -379,6 +374,7 @@ class Conversations:
             if stream_task is not None:
                 self.metrics.active_streams.dec()
                 self._slots.release()
+        await self._publish_outputs(route, streamer)
         await self._finish(streamer, reply_id, outcome)
         self.metrics.turns.labels(outcome.status).inc()
         self.metrics.turn_seconds.observe(time.monotonic() - started)
@@ -395,6 +391,7 @@ class Conversations:
         turn_id: str,
         streamer: ReplyStreamer,
         outcome: TurnOutcome,
+        files: FileInput,
     ) -> None:
         conversation_id = thread.conversation_id
         for attempt in (1, 2):
@@ -404,6 +401,8 @@ class Conversations:
                 user_id=glm_user_id(route.team_id, route.user_id),
                 request_id=turn_id if attempt == 1 else f"{turn_id}-r",
                 conversation_id=conversation_id,
+                attachments=[{"file_id": file_id} for file_id in files.attachments],
+                images=files.images,
             )
             try:
                 # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
@@ -425,6 +424,13 @@ class Conversations:
                             raise ReplyGone(streamer.gone)
                 return
             except GLMBadRequest as exc:
+                # Earlier files GLM no longer has: ask again without them, once, and say so.
+                if attempt == 1 and not streamer.has_text and self._files is not None:
+                    fewer = await self._files.drop_stale(route, files, exc)
+                    if fewer is not None:
+                        files = fewer
+                        outcome.notices.append(t("files_not_reattached", outcome.lang))
+                        continue
                 # An unknown or expired conversation: start afresh once, and say so.
                 if (
                     attempt == 1
@@ -491,6 +497,8 @@ class Conversations:
         question = slack_to_plain(
             route.text, bot_user_id=bot, names=await self._people.names_in(route.text, skip=bot)
         )
+        if not question and route.files:
+            return t("files_default_question", lang)
         if not question:
             await self._post(route, t("help", lang))
             return None
@@ -499,6 +507,41 @@ class Conversations:
             await self._post(route, t("too_long", lang, length=len(question), limit=limit))
             return None
         return question
+
+    async def _read_files(self, route: Route, lang: Lang) -> FileInput:
+        """This message's files (downloaded, uploaded to GLM) and the thread's earlier ones."""
+        if self._files is None:
+            return FileInput()
+        if route.files:
+            with contextlib.suppress(SlackApiError):
+                await self._slack.assistant_threads_setStatus(
+                    channel_id=route.channel_id,
+                    thread_ts=route.thread_ts,
+                    status=t("status_reading_files", lang),
+                )
+        return await self._files.prepare(
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            files=route.files,
+            lang=lang,
+        )
+
+    async def _publish_outputs(self, route: Route, streamer: ReplyStreamer) -> None:
+        """Re-upload what the assistant drew or made into the thread before the final edit."""
+        if self._files is None or streamer.gone:
+            return
+        try:
+            await self._files.publish(
+                streamer.tools, channel_id=route.channel_id, thread_ts=route.thread_ts
+            )
+        except Exception:  # the answer must still land, with GLM's links as before
+            log.exception("publishing tool outputs failed")
+
+    async def _thread_of(self, route: Route) -> ThreadRecord | None:
+        return await self._repo.get_thread(
+            team_id=route.team_id, channel_id=route.channel_id, thread_ts=route.thread_ts
+        )
 
     async def _post(self, route: Route, text: str) -> None:
         try:

@@ -387,3 +387,77 @@ async def test_signed_requests_reach_a_real_bolt_app(slack: FakeSlack) -> None:
             assert (await sender.raw(b"{}", {"Content-Type": "application/json"})).status == 401
     finally:
         await runner.cleanup()
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+async def test_private_file_urls_need_the_token_and_serve_a_sign_in_page_without(
+    slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    obj = slack.add_file("a.csv", b"x,y\n1,2\n", mimetype="text/csv")
+    url = obj["url_private_download"]
+    async with session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        assert (resp.status, await resp.read()) == (200, b"x,y\n1,2\n")
+        assert resp.headers["Content-Type"].startswith("text/csv")
+    async with session.get(url) as resp:  # Slack answers 200 with HTML, not 401
+        assert resp.status == 200 and resp.content_type == "text/html"
+        assert (await resp.read()).startswith(b"<!DOCTYPE html>")
+    slack.files_read_scope = False
+    async with session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        assert resp.content_type == "text/html"
+    assert [d.served for d in slack.downloads] == ["file", "sign_in_page", "sign_in_page"]
+    info = await client(slack).files_info(file=obj["id"])
+    assert info["file"]["url_private"] == obj["url_private"]
+
+
+async def test_slack_sdks_files_upload_v2_works_against_the_fake(slack: FakeSlack) -> None:
+    """The real client drives the three-step external upload; the file lands in the thread."""
+    root = slack.add_message("C0001", "draw")
+    resp = await client(slack).files_upload_v2(
+        content=b"\x89PNG\r\n\x1a\nbytes", filename="pig.png", channel="C0001", thread_ts=root
+    )
+    assert resp["ok"]
+    (shared,) = slack.shared_files("C0001", root)
+    assert shared.content == b"\x89PNG\r\n\x1a\nbytes" and shared.name == "pig.png"
+    with pytest.raises(SlackApiError) as err:
+        await client(slack).files_completeUploadExternal(files=[{"id": "FNOPE"}])
+    assert err.value.response["error"] == "file_not_found"
+
+
+async def test_glm_files_upload_is_multipart_and_attachments_must_exist(
+    glm: FakeGLM, session: aiohttp.ClientSession
+) -> None:
+    headers = {"Authorization": f"Bearer {GLM_KEY}"}
+    form = aiohttp.FormData()
+    form.add_field("purpose", "assistant")
+    form.add_field("file", b"a,b\n", filename="t.csv", content_type="text/csv")
+    async with session.post(f"{glm.base_url}/files", data=form, headers=headers) as resp:
+        body = await resp.json()
+    assert resp.status == 200 and body["object"] == "file" and body["bytes"] == 4
+    assert glm.files[body["id"]].content == b"a,b\n"
+    refused = aiohttp.FormData()
+    refused.add_field("purpose", "nonsense")
+    refused.add_field("file", b"a", filename="t.csv")
+    async with session.post(f"{glm.base_url}/files", data=refused, headers=headers) as resp:
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == "1214"
+    ok = {"assistant_id": ASSISTANT, "messages": [{"role": "user", "content": "hi"}]}
+    status, _, _ = await sse(
+        session, glm, {**ok, "stream": True, "attachments": [{"file_id": body["id"]}]}
+    )
+    assert status == 200
+    status, _, _ = await sse(
+        session, glm, {**ok, "stream": True, "attachments": [{"file_id": "x"}]}
+    )
+    assert status == 400
+
+
+async def test_glm_file_host_serves_outputs_and_redirects(
+    glm: FakeGLM, session: aiohttp.ClientSession
+) -> None:
+    url = glm.host_file("a/b.png", b"\x89PNG")
+    bounce = glm.host_redirect("c.png", url)
+    async with session.get(bounce, allow_redirects=False) as resp:
+        assert resp.status == 302 and resp.headers["Location"] == url
+    async with session.get(bounce) as resp:
+        assert await resp.read() == b"\x89PNG"

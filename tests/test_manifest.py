@@ -59,3 +59,10 @@ def test_request_urls_point_at_the_single_events_route() -> None:
         *(c["url"] for c in MANIFEST["features"]["slash_commands"]),
     ]
     assert all(u.endswith("/slack/events") for u in urls)
+
+
+def test_files_both_ways_have_their_scopes() -> None:
+    """Reading shared files needs files:read (else Slack serves its sign-in page); uploading
+    the assistants' images into threads needs files:write."""
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"files:read", "files:write"} <= scopes

@@ -30,7 +30,7 @@ def register_reply_actions(
         if conversations.stop(turn_id, user_id=user, team_id=team):
             return
         # Streaming on another instance (or already finished): leave word in the database.
-        if not await repo.request_stop(turn_id, user, team):
+        if not await repo.request_stop(turn_id, user_id=user, team_id=team):
             log.info("stop pressed for a reply that is no longer streaming")
 
     @app.action(RETRY_ACTION_ID)

@@ -46,7 +46,18 @@ def _sources_text(sources: Sequence[Source], lang: Lang = "en") -> str:
 MAX_CODE_CHARS = 1500
 
 
-def tool_appendix(ledger: ToolLedger) -> list[Block]:
+def _published_text(ledger: ToolLedger, lang: Lang) -> str:
+    """Outputs re-uploaded into the thread: the Slack file, and GLM's link as the source."""
+    lines = []
+    for p in list(ledger.published.values())[:MAX_IMAGES]:
+        title = escape_mrkdwn(p.title[:100])
+        shown = f"<{escape_mrkdwn(p.permalink)}|{title}>" if p.permalink else f"*{title}*"
+        source = f"<{escape_mrkdwn(p.source)}|{t('file_source', lang)}>"
+        lines.append(f":frame_with_picture: {shown} ({t('file_published', lang)}) · {source}")
+    return "\n".join(lines)
+
+
+def tool_appendix(ledger: ToolLedger, lang: Lang = "en") -> list[Block]:
     """What the tools did, shown under a finished answer: the code run and its text output,
     files the assistant produced, and the documents it consulted."""
     blocks: list[Block] = []
@@ -59,9 +70,12 @@ def tool_appendix(ledger: ToolLedger) -> list[Block]:
             logs = "\n".join(ledger.code_logs)[:MAX_CODE_CHARS]
             text += f"\n*Output*\n```{escape_mrkdwn(logs)}```"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}})
-    if ledger.links:
+    if ledger.published:
+        blocks.append(_context(_published_text(ledger, lang)))
+    unpublished = [s for s in ledger.links if s.url not in ledger.published]
+    if unpublished:
         links = " · ".join(
-            f"<{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title[:100])}>" for s in ledger.links[:10]
+            f"<{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title[:100])}>" for s in unpublished[:10]
         )
         blocks.append(_context(f":paperclip: {links}"))
     if ledger.documents:
@@ -129,9 +143,6 @@ def reply_message(
     if images and not body:
         text = " ".join(i.url for i in images[:MAX_IMAGES])
     return text[:SECTION_LIMIT], blocks
-
-
-INTERRUPTED_NOTICE = t("interrupted", "en")
 
 
 def retry_actions(value: str, lang: Lang = "en") -> Block:

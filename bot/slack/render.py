@@ -334,8 +334,8 @@ def _render_table(node: SyntaxTreeNode) -> str:
         return ""
     columns = max(len(row) for row in rows)
     alignments += ["left"] * (columns - len(alignments))
-    for row in rows:
-        row += [""] * (columns - len(row))
+    for padded in rows:
+        padded += [""] * (columns - len(padded))
     widths = [max(_display_width(row[i]) for row in rows) for i in range(columns)]
     lines = [
         " | ".join(_pad(cell, widths[i], alignments[i]) for i, cell in enumerate(row)).rstrip()

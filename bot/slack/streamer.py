@@ -143,7 +143,7 @@ class ReplyStreamer:
         if self._cfg.use_status and await self._set_status(status):
             self._status_on = True
         else:
-            await self._post(self._compose("", streaming=True), urgent=True)
+            await self._post(self._compose("", streaming=True))
         self._budget.open(self._team)
         self._opened = True
         self._flusher = asyncio.create_task(self._run(), name=f"flush:{self._thread_ts}")
@@ -160,6 +160,7 @@ class ReplyStreamer:
             if self._activity == self._reasoning:
                 self._activity = None
             self._pending.append(visible.text)
+            self.tools.note_text(visible.text)
             self._dirty.set()
         elif self._filter.thinking and self._activity is None:
             self._activity = self._reasoning  # <think> text is never shown, but progress is
@@ -354,16 +355,21 @@ class ReplyStreamer:
 
     async def _deliver(self, payload: dict[str, Any], *, first_text: bool, final: bool) -> None:
         if not self._message_ts or self._next_is_new_message:
-            await self._post(payload, urgent=True)
+            await self._post(payload)
             self._next_is_new_message = False
         else:
             await self._update(payload, urgent=final or first_text, retry=final)
 
     def _plain(self, body: str) -> dict[str, Any]:
-        links = [*self.tools.images, *self.tools.sources, *self.tools.links]
+        published = self.tools.published
+        outputs = [
+            (p.permalink or p.source, p.title) if (p := published.get(o.url)) else (o.url, o.title)
+            for o in self.tools.shown_outputs()
+        ]
+        links = [*outputs, *((s.url, s.title) for s in self.tools.sources)]
         if links:
             body += "\n\n" + "\n".join(
-                f"<{escape_mrkdwn(link.url)}|{escape_mrkdwn(link.title[:100])}>" for link in links
+                f"<{escape_mrkdwn(url)}|{escape_mrkdwn(title[:100])}>" for url, title in links
             )
         text = body[:SECTION_LIMIT] or " "
         return {
@@ -383,9 +389,9 @@ class ReplyStreamer:
             header=header,
             activity=self._activity,
             streaming=streaming,
-            images=self.tools.images if final else (),
+            images=self.tools.unpublished_images() if final else (),
             sources=self.tools.sources if final else (),
-            appendix=tool_appendix(self.tools) if final else (),
+            appendix=tool_appendix(self.tools, self._lang) if final else (),
             lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,
@@ -396,7 +402,7 @@ class ReplyStreamer:
         return len(self._message_ts) == 1 and not self._next_is_new_message
 
     # -- Slack calls -------------------------------------------------------------------------
-    async def _post(self, payload: dict[str, Any], *, urgent: bool) -> None:
+    async def _post(self, payload: dict[str, Any]) -> None:
         if self._posts is not None:
             await self._posts.acquire(self._channel)
         resp = await self._call(

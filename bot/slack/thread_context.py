@@ -80,7 +80,7 @@ async def read_thread(
                 latest=before_ts,
                 inclusive=False,
                 limit=PAGE_SIZE,
-                **({"cursor": cursor} if cursor else {}),
+                cursor=cursor,
             )
         except SlackApiError as exc:
             log.warning("could not read thread context: %s", exc.response.get("error"))

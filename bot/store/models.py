@@ -117,3 +117,27 @@ class TurnTicket(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ThreadFile(Base):
+    """A file shared in a thread (keyed like ``threads``): what GLM knows it as, so later turns
+    and other instances can attach it again."""
+
+    __tablename__ = "thread_files"
+    __table_args__ = (
+        UniqueConstraint(
+            "team_id", "channel_id", "thread_ts", "slack_file_id", name="uq_thread_files_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    slack_file_id: Mapped[str] = mapped_column(String(64))
+    glm_file_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    mimetype: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

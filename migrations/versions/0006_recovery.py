@@ -6,7 +6,7 @@ the turn id) and answers in the reply's own language, stored here. Nullable: rep
 before this revision fall back to the configured default language.
 
 Revision ID: 0006_recovery
-Revises: 0005
+Revises: 0006_files
 Create Date: 2026-12-01
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_recovery"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_files"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -167,7 +167,7 @@ async def test_bad_signature_is_rejected(
         lambda f: len(f.thread_replies_by_bot("C0001", sneaky["ts"])) >= 1, what="the reply"
     )
     assert [r.user_text for r in fake_glm.requests] == ["genuine"]
-    assert running_bot.bot.conversations.handled == 1
+    assert running_bot.executor.finished == 1
 
 
 async def test_healthz(running_bot: RunningBot) -> None:

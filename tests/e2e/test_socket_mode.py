@@ -117,7 +117,10 @@ async def test_slash_command_over_the_socket_is_acked_and_answered(
         lambda f: any(a.get("envelope_id") == envelope_id for a in f.socket_acks),
         what="the slash command's ack",
     )
-    assert await socket_bot.bot.repo.get_channel_assistant("T0001", "C0001") == DRAWING
+    assert (
+        await socket_bot.bot.repo.get_channel_assistant(team_id="T0001", channel_id="C0001")
+        == DRAWING
+    )
 
 
 async def test_picker_and_stop_buttons_over_the_socket(
@@ -144,7 +147,10 @@ async def test_picker_and_stop_buttons_over_the_socket(
     assert body["text"].startswith(
         ":white_check_mark: New threads in this channel will use *AI画图（官方） · AI drawing*"
     )
-    assert await socket_bot.bot.repo.get_channel_assistant("T0001", "C0001") == DRAWING
+    assert (
+        await socket_bot.bot.repo.get_channel_assistant(team_id="T0001", channel_id="C0001")
+        == DRAWING
+    )
 
     # Stop on a streaming reply
     fake_glm.enqueue(Reply(chunks=["Thinking out ", "loud", " forever"], stall_after=2))

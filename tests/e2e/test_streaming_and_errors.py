@@ -337,8 +337,12 @@ async def test_reasoning_before_a_stray_close_tag_is_taken_back_even_after_it_wa
     event = mention_event("greet me")
     await running_bot.slack.event(event)
     await fake_slack.wait_for(
-        lambda f: len(f.thread_replies_by_bot(event["channel"], event["ts"])) >= 2
-        and any("step 59" in m.text for m in f.thread_replies_by_bot(event["channel"], event["ts"]))
+        lambda f: (
+            len(f.thread_replies_by_bot(event["channel"], event["ts"])) >= 2
+            and any(
+                "step 59" in m.text for m in f.thread_replies_by_bot(event["channel"], event["ts"])
+            )
+        )
     )
     gate.set()
     await running_bot.wait_handled(1)

@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from .glm_files import GLMFilesMixin
+
 __all__ = [
     "ERROR_MESSAGES",
     "OFFICIAL_ASSISTANTS",
@@ -145,6 +147,25 @@ class GLMRequest:
     def user_text(self) -> str:
         return _user_text(self.body)
 
+    @property
+    def image_urls(self) -> list[str]:
+        """``image_url`` parts of the last user message (multimodal content)."""
+        messages = self.body.get("messages") or [{}]
+        content = messages[-1].get("content") if isinstance(messages[-1], dict) else None
+        if not isinstance(content, list):
+            return []
+        return [
+            str(p["image_url"].get("url"))
+            for p in content
+            if isinstance(p, dict)
+            and p.get("type") == "image_url"
+            and isinstance(p.get("image_url"), dict)
+        ]
+
+    @property
+    def attachment_ids(self) -> list[str]:
+        return [str(a.get("file_id")) for a in self.body.get("attachments") or []]
+
 
 @dataclass
 class GLMStream:
@@ -213,7 +234,7 @@ OFFICIAL_ASSISTANTS: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
-class FakeGLM:
+class FakeGLM(GLMFilesMixin):
     """Fake ``{base}/assistant`` (+ ``/assistant/list``, ``/assistant/conversation/list``).
 
     ``unknown_conversation`` decides what an unknown ``conversation_id`` gets; the real behaviour
@@ -236,11 +257,14 @@ class FakeGLM:
         self._last_created = 0
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._init_files()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> FakeGLM:
-        app = web.Application()
+        # Inline images make /assistant bodies large (a 5 MB image is ~7 MB of base64).
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self._add_file_routes(app)
         app.router.add_post("/api/paas/v4/assistant", self._handle_assistant)
         app.router.add_post("/api/paas/v4/assistant/list", self._handle_list)
         app.router.add_post("/api/paas/v4/assistant/conversation/list", self._handle_conv_list)
@@ -423,6 +447,8 @@ class FakeGLM:
             return 400, "1214", "messages参数非法。请检查文档。"
         if body.get("stream") is not True:
             return 400, "1212", ERROR_MESSAGES["1212"]
+        if self._invalid_attachments(body):
+            return 400, "1214", "attachments参数非法。请检查文档。"
         for key, lo, hi in (("request_id", 6, 64), ("user_id", 6, 128)):
             value = body.get(key)
             if value is not None and (not isinstance(value, str) or not lo <= len(value) <= hi):

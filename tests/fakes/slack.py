@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .slack_files import FILE_HANDLERS, SlackFilesMixin
 from .ts import TsClock, default_clock, ts_to_micros
 
 __all__ = ["Call", "Ephemeral", "FakeSlack", "Message", "ResponseUrlPost", "TokenBucket"]
@@ -145,7 +146,7 @@ class TokenBucket:
         return max(1, math.ceil((1 - self._tokens) / self.rate))
 
 
-class FakeSlack:
+class FakeSlack(SlackFilesMixin):
     """Fake Slack Web API + response_url receiver on ``127.0.0.1:<random port>``."""
 
     def __init__(self, *, token: str = "xoxb-test-token", clock: TsClock | None = None) -> None:
@@ -183,6 +184,7 @@ class FakeSlack:
         self.socket_acks: list[JSON] = []
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._init_files()
         self.add_user("U0001", name="alice", real_name="Alice Example")
         self.add_user("U0002", name="bob", real_name="Bob Example", tz="Asia/Shanghai")
         self.add_channel("C0001", name="general")
@@ -194,6 +196,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{id}", self._handle_response_url)
         app.router.add_get("/socket-mode", self._handle_socket)
+        self._add_file_routes(app)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -747,6 +750,7 @@ _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "chat.startStream": FakeSlack._m_start_stream,
     "chat.appendStream": FakeSlack._m_append_stream,
     "chat.stopStream": FakeSlack._m_stop_stream,
+    **FILE_HANDLERS,
 }
 
 

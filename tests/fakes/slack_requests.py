@@ -230,8 +230,11 @@ def mention_event(
     thread_ts: str | None = None,
     bot_user_id: str = "UBOT",
     team: str = "T0001",
+    files: list[JSON] | None = None,
 ) -> JSON:
-    """An ``app_mention`` event; ``text`` gets the ``<@UBOT> `` prefix Slack puts there."""
+    """An ``app_mention`` event; ``text`` gets the ``<@UBOT> `` prefix Slack puts there.
+
+    ``files`` (objects from ``FakeSlack.add_file``) ride along as Slack sends them."""
     ts = ts or next_ts()
     full = f"<@{bot_user_id}> {text}"
     event: JSON = {
@@ -247,6 +250,9 @@ def mention_event(
     }
     if thread_ts:
         event["thread_ts"] = thread_ts
+    if files:
+        event["files"] = files
+        event["upload"] = False
     return event
 
 
@@ -262,9 +268,14 @@ def message_event(
     bot_id: str | None = None,
     parent_user_id: str | None = None,
     team: str = "T0001",
+    files: list[JSON] | None = None,
 ) -> JSON:
-    """A ``message`` event (``message.channels`` / ``message.im``), human or bot-authored."""
+    """A ``message`` event (``message.channels`` / ``message.im``), human or bot-authored.
+
+    With ``files``, it is a ``file_share`` message carrying them (Slack's shape)."""
     ts = ts or next_ts()
+    if files and subtype is None:
+        subtype = "file_share"
     event: JSON = {"type": "message", "text": text, "ts": ts}
     if subtype:
         event["subtype"] = subtype
@@ -279,6 +290,9 @@ def message_event(
         event["username"] = "classic-bot"
     event["blocks"] = _rich_text(text)
     event["team"] = team
+    if files:
+        event["files"] = files
+        event["upload"] = False
     if thread_ts:
         event["thread_ts"] = thread_ts
         if parent_user_id:

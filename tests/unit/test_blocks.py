@@ -259,3 +259,27 @@ def test_the_activity_line_is_marked_by_block_id_and_dropped_by_it_after_a_crash
     assert text == "Half\n\nN"
     assert [b["type"] for b in kept] == ["context", "section", "actions"]
     assert kept[0]["elements"][0]["text"] == ":hourglass_flowing_sand: a note"
+
+
+def test_published_outputs_link_the_slack_file_and_keep_the_source() -> None:
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import PublishedFile, ToolLedger
+
+    drawn = "https://sfile.chatglm.cn/a/pig.png"
+    deck = "https://sfile.chatglm.cn/ppt/deck.pptx"
+    other = "https://sfile.chatglm.cn/ppt/other.pdf"
+    ledger = ToolLedger(
+        images=[Image(drawn, "Generated image")],
+        links=[Source("deck.pptx", deck), Source("other.pdf", other)],
+    )
+    ledger.published[drawn] = PublishedFile(drawn, "F1", "Generated image", "https://x/F1")
+    ledger.published[deck] = PublishedFile(deck, "F2", "deck.pptx <&>", None)
+    assert ledger.unpublished_images() == []
+    texts = [b["elements"][0]["text"] for b in tool_appendix(ledger, "zh")]
+    published, paperclip = texts
+    assert published.splitlines() == [
+        ":frame_with_picture: <https://x/F1|Generated image> (已上传到此消息串) · "
+        f"<{drawn}|原链接>",
+        f":frame_with_picture: *deck.pptx &lt;&amp;&gt;* (已上传到此消息串) · <{deck}|原链接>",
+    ]
+    assert paperclip == f":paperclip: <{other}|other.pdf>"

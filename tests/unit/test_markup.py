@@ -56,7 +56,7 @@ def run(chunks: list[str]) -> tuple[str, MarkupFilter]:
     shown = ""
     for chunk in chunks:
         visible = markup.feed(chunk)
-        shown = (visible.text if visible.restart else shown + visible.text)
+        shown = visible.text if visible.restart else shown + visible.text
     return shown + markup.flush(), markup
 
 

@@ -28,6 +28,7 @@ TABLES = {
     "threads",
     "turn_tickets",
     "thread_leases",
+    "thread_files",
 }
 
 
