@@ -310,6 +310,7 @@ class Conversations:
             assistant_id=thread.assistant_id,
             question=prompt,
             instance_id=self.instance_id,
+            lang=lang,
         )
 
         async def remember(ts: list[str]) -> None:

@@ -14,7 +14,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes import FakeGLM, FakeSlack, Reply, SlackSender, mention_event, sign
+from tests.fakes import (
+    ERROR_MESSAGES,
+    FakeGLM,
+    FakeSlack,
+    Reply,
+    SlackSender,
+    mention_event,
+    sign,
+)
 
 TOKEN = "xoxb-test-token"
 GLM_KEY = "test-glm-key.secret"
@@ -315,6 +323,32 @@ async def test_glm_midstream_failure_drop_and_stall(
         await glm.wait_for_stream_start(4)
         resp.close()  # the "stop" button: the bot hangs up mid-stream
     await glm.wait_for_stream_state("client_closed", n=4)
+
+
+async def test_glm_stream_endings_and_bad_events(
+    glm: FakeGLM, session: aiohttp.ClientSession
+) -> None:
+    glm.enqueue(
+        Reply(chunks=["a"], done_marker=True),
+        Reply(chunks=["a"], final_chunk=False),
+        Reply(chunks=["a", "b"], garbage_after=1),
+        Reply(chunks=["a", "b"], error_after=1, error_code="1302"),
+    )
+    _, _, events = await sse(session, glm, ask("x"))
+    assert events[-1] == "[DONE]" and json.loads(events[-2])["status"] == "completed"
+
+    _, _, events = await sse(session, glm, ask("x"))
+    assert [json.loads(e)["status"] for e in events] == ["in_process"], "EOF, no final chunk"
+
+    _, _, events = await sse(session, glm, ask("x"))
+    assert len(events) == 4  # "a", the half chunk, "b", completed
+    with pytest.raises(ValueError):
+        json.loads(events[1])
+    assert events[1].startswith('{"id":')
+
+    _, _, events = await sse(session, glm, ask("x"))
+    assert len(events) == 2
+    assert json.loads(events[1]) == {"error": {"code": "1302", "message": ERROR_MESSAGES["1302"]}}
 
 
 async def test_signed_requests_reach_a_real_bolt_app(slack: FakeSlack) -> None:

@@ -16,6 +16,7 @@ MAX_IMAGES = 10
 MAX_SOURCES = 10
 STOP_ACTION_ID = "glm_stop"
 RETRY_ACTION_ID = "glm_retry"
+ACTIVITY_BLOCK_ID = "glm_activity"  # the live "what the tools are doing" line
 CURSOR = " ▍"
 
 Block = dict[str, Any]
@@ -120,7 +121,8 @@ def reply_message(
         blocks.append(_context(_sources_text(sources, lang)))
     blocks.extend(appendix)
     if activity and streaming:
-        blocks.append(_context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}"))
+        activity_line = _context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}")
+        blocks.append({**activity_line, "block_id": ACTIVITY_BLOCK_ID})
     if footer:
         blocks.append(_context(footer))
     if stop_value and streaming:
@@ -191,5 +193,5 @@ def interrupted_message(
 
 
 def _is_activity(block: Block) -> bool:
-    elements = block.get("elements") or [{}]
-    return str(elements[0].get("text", "")).startswith(":hourglass_flowing_sand:")
+    """Known by its block id, not by how it looks: restyling the line cannot break recovery."""
+    return block.get("block_id") == ACTIVITY_BLOCK_ID

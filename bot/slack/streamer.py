@@ -115,7 +115,7 @@ class ReplyStreamer:
         self._message_ts: list[str] = []
         self._activity: str | None = None
         self._shown_activity: str | None = None
-        self.tools = ToolLedger()
+        self.tools = ToolLedger(lang=lang)
 
         self._dirty = asyncio.Event()
         self._closing = asyncio.Event()

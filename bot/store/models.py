@@ -84,6 +84,7 @@ class Reply(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     instance_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     stop_requested_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)  # for crash recovery
 
 
 class Instance(Base):

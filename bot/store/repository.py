@@ -52,6 +52,7 @@ class ReplyRecord:
     question: str
     message_ts: tuple[str, ...]
     status: str
+    lang: str | None = None  # the reply's language (None: started before 0009_recovery)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ def _reply(row: Reply) -> ReplyRecord:
         row.question,
         tuple((row.message_ts or "").split()),
         row.status,
+        row.lang,
     )
 
 
@@ -265,10 +267,12 @@ class Repository:
         assistant_id: str,
         question: str,
         instance_id: str | None = None,
+        lang: str | None = None,
     ) -> int:
         async with self._session.begin() as session:
             row = Reply(
                 instance_id=instance_id,
+                lang=lang,
                 turn_id=turn_id,
                 team_id=team_id,
                 channel_id=channel_id,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.glm.events import ToolCall
+from bot.texts import Lang, t
 
 # The extension must end the path (not ``.png-cdn.com`` or ``.pngs/``), else the lazy ``\S+?``
 # stops at the first ``.png`` inside a host name and the image URL comes out truncated.
@@ -60,6 +61,7 @@ class PublishedFile:
 class ToolLedger:
     """Accumulates everything the tools produced during one reply (deduplicated, in order)."""
 
+    lang: Lang = "en"  # the language of the activity lines
     sources: list[Source] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
@@ -74,7 +76,7 @@ class ToolLedger:
         """Record one tool delta; return a new activity line for the user, if any."""
         kind = call.tool_type
         if call.input is not None:
-            return _activity(kind, call.input, call.name)
+            return _activity(kind, call.input, call.name, self.lang)
         for out in call.outputs or ():
             self._output(kind, out)
         return None
@@ -169,26 +171,28 @@ class ToolLedger:
             self.code.append(call.input)
 
 
-def _activity(kind: str, tool_input: str, name: str | None) -> str:
+def _activity(kind: str, tool_input: str, name: str | None, lang: Lang = "en") -> str:
     text = " ".join(tool_input.split())
     if kind == "web_browser":
         m = _SEARCH_ARG.search(tool_input)
         if m:
-            return _clip(f"Searching the web: {m.group('q')}")
+            return _clip(t("tool_search", lang, query=m.group("q")))
         if text.startswith("click"):
-            return "Reading a search result…"
+            return t("tool_click", lang)
         if text.startswith("quote"):
-            return "Quoting sources…"
-        return "Browsing the web…"
+            return t("tool_quote", lang)
+        return t("tool_browse", lang)
     if kind == "drawing_tool":
-        return _clip(f"Drawing: {text}")
+        return _clip(t("tool_drawing", lang, prompt=text))
     if kind == "code_interpreter":
-        return "Running code…"
+        return t("tool_code", lang)
     if kind == "retrieval":
-        return "Looking through documents…"
+        return t("tool_retrieval", lang)
     if kind == "function":
-        return _clip(f"Using {name or 'a tool'}…")
-    return _clip(f"Using {kind}…")
+        return _clip(
+            t("tool_function", lang, name=name) if name else t("tool_function_unnamed", lang)
+        )
+    return _clip(t("tool_function", lang, name=kind))
 
 
 _IMAGE_PATH = re.compile(r"\.(?:png|jpe?g|gif|webp)$", re.IGNORECASE)

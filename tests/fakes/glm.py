@@ -74,8 +74,15 @@ def error_body(code: str, message: str | None = None, *, flat: bool = False) -> 
 class Reply:
     """Script for one ``/assistant`` answer (what the next request in the queue receives).
 
-    Counters ``fail_after`` / ``drop_after`` / ``stall_after`` count emitted ``data:`` events,
-    text and tool-call chunks alike, before the final chunk.
+    Counters ``fail_after`` / ``drop_after`` / ``stall_after`` / ``garbage_after`` /
+    ``error_after`` count emitted ``data:`` events, text and tool-call chunks alike, before the
+    final chunk.
+
+    Endings (wire notes §0, §2.1, §2.7, §8): by default the completed chunk then EOF;
+    ``done_marker`` adds ``data: [DONE]``; ``final_chunk=False`` leaves out the completed chunk
+    (the stream ends at EOF, or at ``[DONE]``). ``garbage_after`` sends an event whose JSON is
+    cut in half (as a broken proxy would) and goes on; ``error_after`` sends the generic
+    ``data: {"error":{"code","message"}}`` event (code ``error_code``) and ends the stream.
     """
 
     chunks: list[str] = field(default_factory=lambda: ["Hello", " from", " GLM."])
@@ -93,6 +100,10 @@ class Reply:
     stall_after: int | None = None
     gate: asyncio.Event | None = None
     conversation_id: str | None = None
+    final_chunk: bool = True
+    garbage_after: int | None = None
+    error_after: int | None = None
+    error_code: str = "1302"
 
     def __post_init__(self) -> None:
         if self.stall_after is not None and self.gate is None:
@@ -494,12 +505,20 @@ class FakeGLM(GLMFilesMixin):
                     if request.transport is not None:
                         request.transport.abort()  # no terminating chunk: the client sees a cut
                     return resp
+                if pos == reply.garbage_after:
+                    data = json.dumps(self._delta_chunk(stream, plan[0] if plan else {}))
+                    await resp.write(f"data: {data[: len(data) // 2]}\n\n".encode())
+                if pos == reply.error_after:
+                    await self._send(resp, stream, error_body(reply.error_code))
+                    stream.state = "failed"
+                    break
                 if pos == reply.fail_after:
                     await self._send(resp, stream, self._failed_chunk(stream))
                     stream.state = "failed"
                     break
                 if pos == len(plan):
-                    await self._send(resp, stream, self._final_chunk(stream))
+                    if reply.final_chunk:
+                        await self._send(resp, stream, self._final_chunk(stream))
                     stream.state = "completed"
                     break
                 if pos and reply.chunk_delay:

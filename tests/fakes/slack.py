@@ -533,6 +533,8 @@ class FakeSlack(SlackFilesMixin):
         finally:
             if ws in self.sockets:
                 self.sockets.remove(ws)
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._notify())  # tests wait for the bot to hang up
         return ws
 
     async def socket_send(

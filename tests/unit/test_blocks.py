@@ -12,6 +12,7 @@ from bot.slack.blocks import (
     RETRY_ACTION_ID,
     SECTION_LIMIT,
     STOP_ACTION_ID,
+    interrupted_message,
     reply_message,
 )
 from bot.streaming.tools import Image, Source
@@ -233,6 +234,31 @@ def test_tool_appendix_is_empty_without_tools() -> None:
     from bot.streaming.tools import ToolLedger
 
     assert tool_appendix(ToolLedger()) == []
+
+
+def test_the_activity_line_is_marked_by_block_id_and_dropped_by_it_after_a_crash() -> None:
+    _, blocks = reply_message("Half", activity="Searching the web: x", streaming=True)
+    (activity,) = [b for b in blocks if b.get("block_id") == "glm_activity"]
+    assert activity["elements"][0]["text"] == ":hourglass_flowing_sand: Searching the web: x"
+
+    # However the line was styled by the version that crashed, recovery drops it by its id and
+    # keeps any other context line.
+    restyled = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Half"}},
+        {
+            "type": "context",
+            "block_id": "glm_activity",
+            "elements": [{"type": "mrkdwn", "text": "⏳ x"}],
+        },
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": ":hourglass_flowing_sand: a note"}],
+        },
+    ]
+    text, kept = interrupted_message("Half", restyled, notice="N", retry_value="7")
+    assert text == "Half\n\nN"
+    assert [b["type"] for b in kept] == ["context", "section", "actions"]
+    assert kept[0]["elements"][0]["text"] == ":hourglass_flowing_sand: a note"
 
 
 def test_published_outputs_link_the_slack_file_and_keep_the_source() -> None:

@@ -80,9 +80,16 @@ async def test_turn_tickets_never_admit_more_than_the_limit_concurrently(repo: R
         )
     )
     admitted = [r for r in results if r is None]
-    assert 1 <= len(admitted) <= 3
+    # The first three tickets in insertion order see fewer than three before them and are never
+    # withdrawn, so exactly three get through: no more (the limit) and no fewer (not too strict).
+    assert len(admitted) == 3
     refused = [r for r in results if r is not None]
+    assert len(refused) == 7
     assert all(len(r) >= 3 for r in refused)
+    # the refused tickets were withdrawn: the window holds just the three admitted turns
+    after = await repo.take_turn_ticket(team_id="T", user_id="U", since=since, max_turns=3)
+    assert after is not None and len(after) == 3
+    assert await repo.take_turn_ticket(team_id="T", user_id="U", since=since, max_turns=4) is None
     assert (
         await repo.take_turn_ticket(team_id="T", user_id="OTHER", since=since, max_turns=3) is None
     )

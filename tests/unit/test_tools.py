@@ -272,6 +272,53 @@ def test_unknown_tool_outputs_are_ignored() -> None:
     assert ledger.sources == [] and ledger.images == [] and ledger.links == []
 
 
+# -- the reader's language -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "english", "chinese"),
+    [
+        (
+            ToolCall("web_browser", input='search("巴黎奥运会奖牌排行", recency_days=1)'),
+            "Searching the web: 巴黎奥运会奖牌排行",
+            "正在搜索网页：巴黎奥运会奖牌排行",
+        ),
+        (
+            ToolCall("web_browser", input="click(0)"),
+            "Reading a search result…",
+            "正在阅读搜索结果…",
+        ),
+        (ToolCall("web_browser", input="quote_lines(65, 75)"), "Quoting sources…", "正在引用来源…"),
+        (ToolCall("web_browser", input="open_url('x')"), "Browsing the web…", "正在浏览网页…"),
+        (
+            ToolCall("drawing_tool", input="一只赛博朋克风格的飞猪"),
+            "Drawing: 一只赛博朋克风格的飞猪",
+            "正在画图：一只赛博朋克风格的飞猪",
+        ),
+        (ToolCall("code_interpreter", input="print(1)"), "Running code…", "正在运行代码…"),
+        (ToolCall("retrieval", input="q"), "Looking through documents…", "正在查阅文档…"),
+        (
+            ToolCall("function", input="{}", name="mindmap"),
+            "Using mindmap…",
+            "正在使用 mindmap…",
+        ),
+        (ToolCall("function", input="{}"), "Using a tool…", "正在使用工具…"),
+        (ToolCall("web_search", input="q"), "Using web_search…", "正在使用 web_search…"),
+    ],
+)
+def test_activities_follow_the_readers_language(call: ToolCall, english: str, chinese: str) -> None:
+    assert ToolLedger().apply(call) == english
+    assert ToolLedger(lang="en").apply(call) == english
+    assert ToolLedger(lang="zh").apply(call) == chinese
+
+
+def test_long_chinese_search_activity_is_clipped_too() -> None:
+    activity = ToolLedger(lang="zh").apply(ToolCall("web_browser", input=f'search("{"问" * 500}")'))
+    assert activity is not None
+    assert len(activity) == MAX_ACTIVITY
+    assert activity.startswith("正在搜索网页：问") and activity.endswith("…")
+
+
 def test_file_links_in_the_answer_text_are_found_even_split_across_chunks() -> None:
     from bot.streaming.tools import ToolLedger
 
