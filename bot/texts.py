@@ -244,7 +244,7 @@ AGENT_TEXTS: dict[str, dict[Lang, str]] = {
     },
     "agent.picker_fallback": {
         "en": "{current} Pick another with the menu or `{cmd} <number or name>`.",
-        "zh": "{current} 用菜单或 `{cmd} <编号或名称>` 切换。",
+        "zh": "{current}用菜单或 `{cmd} <编号或名称>` 切换。",
     },
     "agent.picker_placeholder": {"en": "Switch assistant", "zh": "切换智能体"},
     "agent.picker_hint": {

@@ -124,6 +124,10 @@ def test_picker_text_names_current_and_default() -> None:
         "New threads in this DM use *AI画图（官方） · AI drawing* (`drawing`). "
         "Pick another with the menu or `/glm-agent <number or name>`."
     )
+    assert picker_text(DRAWING, channel_id="D1", default=DEFAULT_AGENT, lang="zh") == (
+        "这个私信的新消息串使用 *AI画图（官方） · AI drawing* (`drawing`)。"
+        "用菜单或 `/glm-agent <编号或名称>` 切换。"
+    )
 
 
 def test_picker_shows_descriptions() -> None:
