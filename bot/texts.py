@@ -214,6 +214,16 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "GLM 服务返回了无法解析的响应",
     },
 }
+TEXTS.update(
+    {
+        "code_run": {"en": "Code run", "zh": "运行的代码"},
+        "code_output": {"en": "Output", "zh": "输出"},
+        "documents_consulted": {"en": "Documents consulted: {docs}", "zh": "参考的文档：{docs}"},
+        "image_generated": {"en": "Generated image", "zh": "生成的图片"},
+        "image_chart": {"en": "Chart", "zh": "图表"},
+        "image_result": {"en": "Result", "zh": "结果"},
+    }
+)
 
 # -- /glm-agent ------------------------------------------------------------------------------
 # Placeholders: {cmd} the command, {scope} "this DM"/"this channel", {label} an assistant.

@@ -86,7 +86,7 @@ class NativeStreamer:
         self._ts: str | None = None
         self._handed = False
         self._calls: list[ToolCall] = []
-        self._tools = ToolLedger()
+        self._tools = ToolLedger(lang=lang)
         self._activity: str | None = None
         self._shown_activity: str | None = None
         self._dirty = asyncio.Event()
@@ -348,7 +348,7 @@ class NativeStreamer:
             " ",
             images=self.tools.images,
             sources=self.tools.sources,
-            appendix=tool_appendix(self.tools),
+            appendix=tool_appendix(self.tools, self._lang),
             footer=notice,
             retry_value=retry_value,
             feedback_value=self._stop_value if rateable else None,

@@ -66,10 +66,10 @@ def tool_appendix(ledger: ToolLedger, lang: Lang = "en") -> list[Block]:
         code = "\n\n".join(ledger.code)
         if len(code) > MAX_CODE_CHARS:
             code = code[: MAX_CODE_CHARS - 1] + "…"
-        text = f"*Code run*\n```{escape_mrkdwn(code)}```"
+        text = f"*{t('code_run', lang)}*\n```{escape_mrkdwn(code)}```"
         if ledger.code_logs:
             logs = "\n".join(ledger.code_logs)[:MAX_CODE_CHARS]
-            text += f"\n*Output*\n```{escape_mrkdwn(logs)}```"
+            text += f"\n*{t('code_output', lang)}*\n```{escape_mrkdwn(logs)}```"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}})
     if ledger.published:
         blocks.append(_context(_published_text(ledger, lang)))
@@ -81,7 +81,7 @@ def tool_appendix(ledger: ToolLedger, lang: Lang = "en") -> list[Block]:
         blocks.append(_context(f":paperclip: {links}"))
     if ledger.documents:
         docs = ", ".join(escape_mrkdwn(d) for d in ledger.documents[:20])
-        blocks.append(_context(f":page_facing_up: Documents consulted: {docs}"))
+        blocks.append(_context(f":page_facing_up: {t('documents_consulted', lang, docs=docs)}"))
     return blocks
 
 

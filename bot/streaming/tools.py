@@ -92,12 +92,12 @@ class ToolLedger:
         elif kind == "drawing_tool":
             url = str(out.get("image") or out.get("url") or "")
             if _is_http(url):
-                self._image(url, "Generated image")
+                self._image(url, t("image_generated", self.lang))
         elif kind == "code_interpreter":
             logs = str(out.get("logs") or out.get("error_msg") or "")
             urls = _IMAGE_URL.findall(logs)
             for url in urls:
-                self._image(url, "Chart")
+                self._image(url, t("image_chart", self.lang))
             rest = _IMAGE_URL.sub("", logs).strip()
             if rest:
                 self.code_logs.append(rest)
@@ -112,7 +112,7 @@ class ToolLedger:
             result_url = data.get("url") if isinstance(data, dict) else None
             if isinstance(result_url, str) and _is_http(result_url):
                 if _looks_like_image(result_url):
-                    self._image(result_url, "Result")
+                    self._image(result_url, t("image_result", self.lang))
                 elif all(link.url != result_url for link in self.links):
                     # A file (slides, a document): Slack would reject it as an image block.
                     name = result_url.rsplit("/", 1)[-1] or result_url

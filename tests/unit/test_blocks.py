@@ -229,6 +229,24 @@ def test_tool_appendix_shows_code_output_files_and_documents() -> None:
     assert ledger.images == [], "a .pptx is a link, not an image block"
 
 
+def test_tool_appendix_and_image_titles_speak_chinese_to_a_chinese_user() -> None:
+    from bot.glm.events import ToolCall
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import Image, ToolLedger
+
+    ledger = ToolLedger(lang="zh")
+    code = ToolCall("code_interpreter", input="print(1)")
+    ledger.record_code(code)
+    ledger.apply(code)
+    ledger.apply(ToolCall("code_interpreter", outputs=({"type": "logs", "logs": "1"},)))
+    ledger.apply(ToolCall("drawing_tool", outputs=({"image": "https://sfile.chatglm.cn/p.png"},)))
+    ledger.apply(ToolCall("retrieval", outputs=({"text": "t", "document": "年报.pdf"},)))
+    blocks = tool_appendix(ledger, "zh")
+    assert blocks[0]["text"]["text"] == "*运行的代码*\n```print(1)```\n*输出*\n```1```"
+    assert blocks[-1]["elements"][0]["text"] == ":page_facing_up: 参考的文档：年报.pdf"
+    assert ledger.images == [Image("https://sfile.chatglm.cn/p.png", "生成的图片")]
+
+
 def test_tool_appendix_is_empty_without_tools() -> None:
     from bot.slack.blocks import tool_appendix
     from bot.streaming.tools import ToolLedger
