@@ -1,8 +1,10 @@
 """Whether a message may become a turn, and in which language to answer its author.
 
-Allow-lists come first (cheap, no I/O), then the per-user rate limit, counted in the database
-so it holds across instances. A refusal says why and what to tell the user (nothing, for
-strangers in channels when the workspace prefers silence).
+The one door into a turn: every way in (mention, message, DM, the Retry button, …) asks
+:meth:`Gatekeeper.admit`, and a turn cannot start without the :class:`Admitted` it returns.
+A shutting-down instance refuses first, then the allow-lists (cheap, no I/O), then the per-user
+rate limit, counted in the database so it holds across instances. A refusal says why and what
+to tell the user (nothing, for strangers in channels when the workspace prefers silence).
 """
 
 from __future__ import annotations
@@ -23,8 +25,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    reason: str  # a metrics label: "not_allowed" or "rate_limited"
-    text: str | None  # what to post in the thread; None means stay silent
+    reason: str  # a metrics label: "restarting", "not_allowed" or "rate_limited"
+    text: str  # what to tell the person
+    quiet: bool = False  # say nothing in the thread (a button press may still be told privately)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A ticket into a turn, made only by :meth:`Gatekeeper.admit`; the turn requires one."""
+
+    route: Route
+    lang: Lang
 
 
 class Gatekeeper:
@@ -32,6 +43,14 @@ class Gatekeeper:
         self._repo = repo
         self._people = people
         self._policy = policy
+        self.accepting = True  # False once shutdown begins: new turns are refused politely
+
+    async def admit(self, route: Route) -> Admitted | Refusal:
+        """Admission for every way into a turn; a refusal has already been logged."""
+        lang = await self.language(route.user_id)
+        if not self.accepting:
+            return Refusal("restarting", t("restarting", lang))
+        return await self._check(route, lang) or Admitted(route, lang)
 
     async def language(self, user_id: str) -> Lang:
         """The user's Slack language when it is Chinese or English, else the default."""
@@ -43,14 +62,14 @@ class Gatekeeper:
         except Exception:  # a Slack hiccup must not cost the answer
             return default
 
-    async def check(self, route: Route, lang: Lang) -> Refusal | None:
+    async def _check(self, route: Route, lang: Lang) -> Refusal | None:
         is_dm = route.channel_type == "im"
         if not self._policy.access.allows(
             team_id=route.team_id, channel_id=route.channel_id, user_id=route.user_id, is_dm=is_dm
         ):
             log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
             silent = self._policy.refuse_silently_in_channels and not is_dm
-            return Refusal("not_allowed", None if silent else t("not_allowed", lang))
+            return Refusal("not_allowed", t("not_allowed", lang), quiet=silent)
         wait = await self._rate_limit_wait(route)
         if wait is None:
             return None
@@ -67,7 +86,10 @@ class Gatekeeper:
         window = self._policy.user_window_seconds
         now = utcnow()
         earlier = await self._repo.take_turn_ticket(
-            route.team_id, route.user_id, since=now - timedelta(seconds=window), max_turns=max_turns
+            team_id=route.team_id,
+            user_id=route.user_id,
+            since=now - timedelta(seconds=window),
+            max_turns=max_turns,
         )
         if earlier is None:
             return None

@@ -19,20 +19,30 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
+from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
+from bot.reply.budgets import make_stream_budgets
+from bot.reply.choose import ReplyChooser
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
+from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
 from bot.store.db import make_engine, ping
 from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
+from bot.store.surface import SurfaceStore
+from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
+from bot.surface.messages_tab import MessagesTab, register_messages_tab
+from bot.surface.starters import StarterCache
+from bot.surface.turn_hooks import DMSurface
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +54,6 @@ class StartupError(Exception):
 @dataclass(slots=True)
 class BotIdentity:
     user_id: str | None = None
-    bot_id: str | None = None
     team_id: str | None = None
 
 
@@ -59,6 +68,7 @@ class Bot:
     slack: AsyncWebClient
     bolt: AsyncApp
     conversations: Conversations
+    files: FileService
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: GuardedSocketModeHandler | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -68,7 +78,8 @@ class Bot:
         return self.conversations.instance_id
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None) -> Bot:
+    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns."""
     engine = make_engine(settings.database_url)
     repo = Repository(engine)
     glm = GLMClient(
@@ -102,7 +113,9 @@ def build_bot(settings: Settings) -> Bot:
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
     conversations = Conversations(
+        executor=executor,
         repo=repo,
         glm=glm,
         slack=slack,
@@ -133,6 +146,7 @@ def build_bot(settings: Settings) -> Bot:
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
         instance_id=uuid.uuid4().hex[:16],
+        files=files,
     )
     register_message_listeners(bolt, conversations)
     register_agent_command(
@@ -143,7 +157,50 @@ def build_bot(settings: Settings) -> Bot:
         admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
-    return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
+    _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
+    if settings.stream_mode != "edit":
+        conversations.replies = ReplyChooser(
+            mode=settings.stream_mode,
+            client=slack,
+            budgets=make_stream_budgets(),
+            edit_interval=settings.stream_edit_interval,
+        )
+    return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
+
+
+def _wire_agent_surface(
+    bolt: AsyncApp,
+    settings: Settings,
+    slack: AsyncWebClient,
+    repo: Repository,
+    glm: GLMClient,
+    engine: AsyncEngine,
+    conversations: Conversations,
+    identity: BotIdentity,
+) -> None:
+    """The Messages tab (suggested prompts, viewed channel), DM titles and summaries, 👍/👎."""
+    store = SurfaceStore(engine)
+    tab = MessagesTab(
+        slack=slack,
+        repo=repo,
+        store=store,
+        starters=StarterCache(glm.list_assistants),
+        language=conversations.language_of,
+        default_assistant_id=settings.glm_default_assistant_id,
+    )
+    register_messages_tab(bolt, tab)
+    register_feedback_action(
+        bolt,
+        FeedbackRecorder(
+            slack=slack,
+            store=store,
+            metrics=conversations.metrics,
+            language=conversations.language_of,
+        ),
+    )
+    conversations.surface = DMSurface(
+        slack=slack, store=store, people=UserDirectory(slack), bot_user_id=lambda: identity.user_id
+    )
 
 
 async def start_bot(bot: Bot) -> None:
@@ -168,7 +225,6 @@ async def start_bot(bot: Bot) -> None:
             f"could not reach Slack at {bot.settings.slack_api_base_url}: {exc}"
         ) from None
     bot.identity.user_id = auth.get("user_id")
-    bot.identity.bot_id = auth.get("bot_id")
     bot.identity.team_id = auth.get("team_id")
     await bot.glm.start()
     await bot.repo.heartbeat(bot.instance_id)
@@ -204,6 +260,7 @@ async def stop_bot(bot: Bot) -> None:
     with contextlib.suppress(Exception):
         await bot.repo.remove_instance(bot.instance_id)
     await bot.glm.close()
+    await bot.files.close()
     await bot.engine.dispose()
     session = getattr(bot.slack, "session", None)
     if session is not None:

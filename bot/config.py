@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     glm_retry_base_delay: float = Field(0.5, ge=0)
     glm_retry_max_delay: float = Field(8.0, ge=0)
 
+    # Files (issue 9): limits from GLM's file rules, wire notes §4
+    max_file_mb: float = Field(20.0, gt=0, le=512, description="largest file read or relayed")
+    max_image_mb: float = Field(5.0, gt=0, le=64, description="largest image sent inline")
+    max_files_per_conversation: int = Field(10, ge=0, le=100)
+    glm_file_purpose: str = Field("assistant", min_length=1, max_length=64)
+    glm_file_hosts: str = Field(
+        "sfile.chatglm.cn", description="hosts assistant outputs may be downloaded from (https)"
+    )
+
     # Storage and serving
     database_url: str = "sqlite+aiosqlite:///glm_slack_bot.db"
     port: int = Field(3000, ge=0, le=65535)
@@ -48,6 +57,9 @@ class Settings(BaseSettings):
 
     # Behaviour
     stream_edit_interval: float = Field(1.0, ge=0, description="seconds between edits of one reply")
+    stream_mode: Literal["auto", "native", "edit"] = Field(
+        "auto", description="native Slack streaming, post-and-edit, or a budget-aware mix"
+    )
     slack_edits_per_minute: float = Field(
         50.0, gt=0, description="chat.update budget per workspace"
     )

@@ -12,15 +12,19 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.admission import Gatekeeper
+from bot.admission import Admitted, Gatekeeper, Refusal
 from bot.agents import Agent, agent_by_id
+from bot.concurrency import KeyedSerialExecutor
+from bot.files.intake import FileInput
+from bot.files.service import FileService
 from bot.glm.client import AssistantRequest, GLMClient
 from bot.glm.errors import (
     GLMAuthError,
@@ -34,13 +38,16 @@ from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import TurnPolicy
+from bot.reply.choose import ReplyChooser
+from bot.reply.view import ReplyView
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget, PostBudget
-from bot.slack.routing import Route
+from bot.slack.routing import Route, channel_type_of
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
+from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)
@@ -64,6 +71,9 @@ class TurnOutcome:
     lang: Lang = "en"
 
 
+RetryOutcome = Literal["started", "taken"] | Refusal
+
+
 def glm_user_id(team_id: str, user_id: str) -> str:
     """Stable per Slack team+user, 6–128 chars, without exposing Slack ids upstream."""
     digest = hashlib.sha256(f"{team_id}:{user_id}".encode()).hexdigest()[:40]
@@ -83,9 +93,10 @@ class Conversations:
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
         metrics: Metrics | None = None,
+        files: FileService | None = None,
+        executor: KeyedSerialExecutor | None = None,
+        surface: DMSurface | None = None,
     ) -> None:
-        from bot.concurrency import KeyedSerialExecutor
-
         self._repo = repo
         self._glm = glm
         self._slack = slack
@@ -93,26 +104,26 @@ class Conversations:
         self._policy = policy
         self._streamer_config = streamer_config
         self._bot_user_id = bot_user_id
+        self._files = files
         self.instance_id = instance_id
-        self.executor = KeyedSerialExecutor()
+        self.executor = executor or KeyedSerialExecutor()
         self._people = UserDirectory(slack)
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
-        self.accepting = True
         self._running: dict[str, RunningTurn] = {}
         self.metrics = metrics or Metrics()
         self._posts = PostBudget(
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
-        self.handled = 0
-        self._handled_cond = asyncio.Condition()
+        self.surface = surface  # the agent surface's additions to DM turns (titles, summaries)
+        self.replies: ReplyChooser | None = None  # native streaming (STREAM_MODE)
 
     # -- entry -------------------------------------------------------------------------------
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._counted(self._guarded(route, event_id)))
+        self.executor.submit(key, lambda: self._guarded(route, event_id))
 
     async def _guarded(self, route: Route, event_id: str | None) -> None:
         """A database outage must not swallow the user's message silently."""
@@ -122,47 +133,39 @@ class Conversations:
             log.error("database error while handling a message: %s", type(exc).__name__)
             await self._post(route, t("database_down", await self.gate.language(route.user_id)))
 
-    async def _counted(self, work: Awaitable[None]) -> None:
-        try:
-            await work
-        finally:
-            async with self._handled_cond:
-                self.handled += 1
-                self._handled_cond.notify_all()
-
     async def _handle(self, route: Route, event_id: str | None) -> None:
         if event_id:
             log.info("event %s: message %s in %s", event_id, route.ts, route.channel_id)
         if event_id and not await self._repo.claim(f"event:{event_id}"):
             log.info("event %s already processed; skipping retry", event_id)
             return
-        thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
+        thread = await self._thread_of(route)
         if thread is None and route.requires_known_thread:
             return  # a human thread the bot was never asked into
         if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
             return  # the same message arrived as app_mention and message: answer once
-        lang = await self.gate.language(route.user_id)
-        if not self.accepting:
-            await self._post(route, t("restarting", lang))
+        decision = await self.gate.admit(route)
+        if isinstance(decision, Refusal):
+            self._refused(decision)
+            if not decision.quiet:
+                await self._post(route, decision.text)
             return
-        refusal = await self.gate.check(route, lang)
-        if refusal is not None:
-            self.metrics.refusals.labels(refusal.reason).inc()
-            if refusal.text:
-                await self._post(route, refusal.text)
-            return
-        await self._turn(route, thread, lang=lang)
+        await self._turn(decision, thread)
+
+    def _refused(self, refusal: Refusal) -> None:
+        self.metrics.refusals.labels(refusal.reason).inc()
+
+    @property
+    def accepting(self) -> bool:
+        return self.gate.accepting
+
+    @accepting.setter
+    def accepting(self, value: bool) -> None:
+        self.gate.accepting = value
 
     async def language_of(self, user_id: str) -> Lang:
         """The language to answer this user in (also used by /glm-agent)."""
         return await self.gate.language(user_id)
-
-    async def wait_handled(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until ``count`` submitted messages were handled (answered or skipped)."""
-        async with self._handled_cond:
-            await asyncio.wait_for(
-                self._handled_cond.wait_for(lambda: self.handled >= count), timeout
-            )
 
     # -- the turn ----------------------------------------------------------------------------
     def stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
@@ -186,12 +189,15 @@ class Conversations:
                 stopped += 1
         return stopped
 
-    def retry(self, reply: ReplyRecord, *, user_id: str) -> None:
-        """Re-ask an interrupted or failed reply's question in the same thread."""
+    async def retry(self, reply: ReplyRecord, *, user_id: str) -> RetryOutcome:
+        """Re-ask a failed reply's question in its thread, for ``user_id``, through admission.
+
+        Admission comes before the claim, so a refused press leaves the button for others.
+        """
         route = Route(
             team_id=reply.team_id,
             channel_id=reply.channel_id,
-            channel_type="",
+            channel_type=channel_type_of(reply.channel_id),
             user_id=user_id,
             text=reply.question,
             ts=f"retry-{reply.id}",
@@ -199,23 +205,25 @@ class Conversations:
             mention=False,
             requires_known_thread=True,
         )
+        decision = await self.gate.admit(route)
+        if isinstance(decision, Refusal):
+            self._refused(decision)
+            return decision
+        if not await self._repo.claim(f"retry:{reply.id}"):
+            return "taken"  # somebody already pressed it
         key = (route.team_id, route.channel_id, route.thread_ts)
 
         async def job() -> None:
-            thread = await self._repo.get_thread(route.team_id, route.channel_id, route.thread_ts)
-            lang = await self.gate.language(user_id)
-            await self._turn(route, thread, prompt=reply.question, lang=lang)
+            thread = await self._thread_of(route)
+            await self._turn(decision, thread, prompt=reply.question)
 
-        self.executor.submit(key, lambda: self._counted(job()))
+        self.executor.submit(key, job)
+        return "started"
 
     async def _turn(
-        self,
-        route: Route,
-        thread: ThreadRecord | None,
-        *,
-        prompt: str | None = None,
-        lang: Lang = "en",
+        self, admitted: Admitted, thread: ThreadRecord | None, *, prompt: str | None = None
     ) -> None:
+        route, lang = admitted.route, admitted.lang
         key = f"{route.team_id}:{route.channel_id}:{route.thread_ts}"
 
         async def waiting() -> None:
@@ -237,9 +245,7 @@ class Conversations:
                 on_wait=waiting,
             ):
                 if thread is not None:  # another instance may have moved the conversation on
-                    thread = await self._repo.get_thread(
-                        route.team_id, route.channel_id, route.thread_ts
-                    )
+                    thread = await self._thread_of(route)
                 await self._answer(route, thread, turn_id=turn_id, prompt=prompt, lang=lang)
         finally:
             TURN_ID.reset(token)
@@ -257,15 +263,24 @@ class Conversations:
             prompt = await self._question(route, lang)
             if prompt is None:
                 return
+            if self.surface is not None:
+                prompt = await self.surface.prepare(route, prompt, first=thread is None, lang=lang)
+                if prompt is None:
+                    return
 
         new_thread = thread is None
         if thread is None:
             assistant_id = (
-                await self._repo.get_channel_assistant(route.team_id, route.channel_id)
+                await self._repo.get_channel_assistant(
+                    team_id=route.team_id, channel_id=route.channel_id
+                )
                 or self._policy.default_assistant_id
             )
             thread, new_thread = await self._repo.get_or_create_thread(
-                route.team_id, route.channel_id, route.thread_ts, assistant_id
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                assistant_id=assistant_id,
             )
         agent = agent_by_id(thread.assistant_id)
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
@@ -281,6 +296,11 @@ class Conversations:
                 bot_user_id=self._bot_user_id(),
             )
 
+        files = await self._read_files(route, lang)
+        if route.files and not files.read and prompt == t("files_default_question", lang):
+            await self._post(route, "\n".join(files.notices))  # nothing left to ask about
+            return
+
         reply_id = await self._repo.start_reply(
             turn_id=turn_id,
             team_id=route.team_id,
@@ -290,12 +310,13 @@ class Conversations:
             assistant_id=thread.assistant_id,
             question=prompt,
             instance_id=self.instance_id,
+            lang=lang,
         )
 
         async def remember(ts: list[str]) -> None:
             await self._repo.set_reply_messages(reply_id, ts)
 
-        streamer = ReplyStreamer(
+        streamer: ReplyView = ReplyStreamer(
             client=self._slack,
             budget=self._budget,
             team_id=route.team_id,
@@ -309,6 +330,17 @@ class Conversations:
             posts=self._posts,
             lang=lang,
         )
+        if self.replies is not None:  # STREAM_MODE: maybe stream natively, edit as fallback
+            streamer = self.replies.choose(
+                streamer,
+                team_id=route.team_id,
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                user_id=route.user_id,
+                stop_value=turn_id,
+                on_messages=remember,
+                lang=lang,
+            )
         log.info(
             "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
             turn_id,
@@ -318,7 +350,7 @@ class Conversations:
             thread.assistant_id,
             thread.conversation_id or "new",
         )
-        outcome = TurnOutcome(lang=lang)
+        outcome = TurnOutcome(lang=lang, notices=list(files.notices))
         stream_task: asyncio.Task[None] | None = None
         started = time.monotonic()
         try:
@@ -335,7 +367,7 @@ class Conversations:
                 await self._slots.acquire()
             self.metrics.active_streams.inc()
             stream_task = asyncio.create_task(
-                self._stream(thread, route, prompt, turn_id, streamer, outcome)
+                self._stream(thread, route, prompt, turn_id, streamer, outcome, files)
             )
             self._running[turn_id] = RunningTurn(stream_task, route.team_id)
             try:
@@ -363,6 +395,7 @@ class Conversations:
             if stream_task is not None:
                 self.metrics.active_streams.dec()
                 self._slots.release()
+        await self._publish_outputs(route, streamer)
         await self._finish(streamer, reply_id, outcome)
         self.metrics.turns.labels(outcome.status).inc()
         self.metrics.turn_seconds.observe(time.monotonic() - started)
@@ -377,8 +410,9 @@ class Conversations:
         route: Route,
         prompt: str,
         turn_id: str,
-        streamer: ReplyStreamer,
+        streamer: ReplyView,
         outcome: TurnOutcome,
+        files: FileInput,
     ) -> None:
         conversation_id = thread.conversation_id
         for attempt in (1, 2):
@@ -388,6 +422,8 @@ class Conversations:
                 user_id=glm_user_id(route.team_id, route.user_id),
                 request_id=turn_id if attempt == 1 else f"{turn_id}-r",
                 conversation_id=conversation_id,
+                attachments=[{"file_id": file_id} for file_id in files.attachments],
+                images=files.images,
             )
             try:
                 # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
@@ -409,6 +445,13 @@ class Conversations:
                             raise ReplyGone(streamer.gone)
                 return
             except GLMBadRequest as exc:
+                # Earlier files GLM no longer has: ask again without them, once, and say so.
+                if attempt == 1 and not streamer.has_text and self._files is not None:
+                    fewer = await self._files.drop_stale(route, files, exc)
+                    if fewer is not None:
+                        files = fewer
+                        outcome.notices.append(t("files_not_reattached", outcome.lang))
+                        continue
                 # An unknown or expired conversation: start afresh once, and say so.
                 if (
                     attempt == 1
@@ -445,7 +488,7 @@ class Conversations:
         log.warning("turn %s: upstream error %s", turn_id, exc)
 
     async def _finish(
-        self, streamer: ReplyStreamer, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
+        self, streamer: ReplyView, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
     ) -> None:
         notice = "\n".join(outcome.notices) or None
         retry = retry or outcome.retryable
@@ -475,6 +518,8 @@ class Conversations:
         question = slack_to_plain(
             route.text, bot_user_id=bot, names=await self._people.names_in(route.text, skip=bot)
         )
+        if not question and route.files:
+            return t("files_default_question", lang)
         if not question:
             await self._post(route, t("help", lang))
             return None
@@ -483,6 +528,41 @@ class Conversations:
             await self._post(route, t("too_long", lang, length=len(question), limit=limit))
             return None
         return question
+
+    async def _read_files(self, route: Route, lang: Lang) -> FileInput:
+        """This message's files (downloaded, uploaded to GLM) and the thread's earlier ones."""
+        if self._files is None:
+            return FileInput()
+        if route.files:
+            with contextlib.suppress(SlackApiError):
+                await self._slack.assistant_threads_setStatus(
+                    channel_id=route.channel_id,
+                    thread_ts=route.thread_ts,
+                    status=t("status_reading_files", lang),
+                )
+        return await self._files.prepare(
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            files=route.files,
+            lang=lang,
+        )
+
+    async def _publish_outputs(self, route: Route, streamer: ReplyView) -> None:
+        """Re-upload what the assistant drew or made into the thread before the final edit."""
+        if self._files is None or streamer.gone:
+            return
+        try:
+            await self._files.publish(
+                streamer.tools, channel_id=route.channel_id, thread_ts=route.thread_ts
+            )
+        except Exception:  # the answer must still land, with GLM's links as before
+            log.exception("publishing tool outputs failed")
+
+    async def _thread_of(self, route: Route) -> ThreadRecord | None:
+        return await self._repo.get_thread(
+            team_id=route.team_id, channel_id=route.channel_id, thread_ts=route.thread_ts
+        )
 
     async def _post(self, route: Route, text: str) -> None:
         try:

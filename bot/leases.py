@@ -33,7 +33,7 @@ async def thread_lease(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait
     waited = False
-    while not await repo.try_lease(key, holder, lease_ttl):
+    while not await repo.try_lease(key, holder=holder, ttl=lease_ttl):
         if not waited and on_wait is not None:
             waited = True
             await on_wait()
@@ -47,7 +47,7 @@ async def thread_lease(
         while True:
             await asyncio.sleep(ttl / 3)
             with contextlib.suppress(Exception):
-                await repo.try_lease(key, holder, lease_ttl)
+                await repo.try_lease(key, holder=holder, ttl=lease_ttl)
 
     renewer = asyncio.create_task(renew(), name=f"lease:{key}")
     try:
@@ -57,4 +57,4 @@ async def thread_lease(
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
         with contextlib.suppress(Exception):
-            await asyncio.shield(repo.release_lease(key, holder))
+            await asyncio.shield(repo.release_lease(key, holder=holder))

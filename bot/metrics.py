@@ -30,6 +30,12 @@ class Metrics:
         self.refusals = Counter(
             "glm_bot_refusals", "Messages refused before reaching GLM", ["reason"], registry=r
         )
+        self.feedback = Counter(
+            "glm_bot_feedback",
+            "Ratings of answers (👍 good / 👎 bad); a changed rating counts for the new one",
+            ["rating"],
+            registry=r,
+        )
         self.active_streams = Gauge("glm_bot_active_streams", "Upstream streams open", registry=r)
         self.queued_turns = Gauge(
             "glm_bot_queued_turns", "Turns waiting for a free upstream slot", registry=r

@@ -14,10 +14,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import CURSOR, interrupted_message, retry_actions
+from bot.slack.blocks import STOP_ACTION_ID, interrupted_message, retry_actions
 from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository
-from bot.texts import Lang, t
+from bot.texts import LANGS, Lang, t
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def recover_orphans(
             continue  # another instance got there first
         recovered += 1
         try:
-            await _show_interrupted(slack, reply, lang)
+            await _show_interrupted(slack, reply, _language(reply, lang))
         except SlackApiError as exc:
             log.warning(
                 "could not mark reply %s interrupted: %s", reply.id, exc.response.get("error")
@@ -48,14 +48,23 @@ async def recover_orphans(
     return recovered
 
 
+def _language(reply: ReplyRecord, default: Lang) -> Lang:
+    """The reply's own language, as recorded when it started (replies before 0006: default)."""
+    for lang in LANGS:
+        if reply.lang == lang:
+            return lang
+    return default
+
+
 async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord, lang: Lang) -> None:
     value = str(reply.id)
     notice = t("interrupted", lang)
     if reply.message_ts:
         message = await _fetch(slack, reply.channel_id, reply.thread_ts, reply.message_ts[-1])
     else:
-        # Crashed between posting and recording the post: find a still-streaming bot message.
-        message = await _find_streaming(slack, reply.channel_id, reply.thread_ts)
+        # Crashed between posting and recording the post: find the message by its Stop button,
+        # whose value is this reply's turn id (not by how a streaming message looks).
+        message = await _find_streaming(slack, reply.channel_id, reply.thread_ts, reply.turn_id)
     if message is not None:
         text, blocks = interrupted_message(
             str(message.get("text") or ""),
@@ -80,16 +89,25 @@ async def _show_interrupted(slack: AsyncWebClient, reply: ReplyRecord, lang: Lan
 
 
 async def _find_streaming(
-    slack: AsyncWebClient, channel: str, thread_ts: str
+    slack: AsyncWebClient, channel: str, thread_ts: str, turn_id: str
 ) -> dict[str, Any] | None:
     try:
         resp = await slack.conversations_replies(channel=channel, ts=thread_ts, limit=200)
     except SlackApiError:
         return None
     for message in reversed(resp.get("messages") or []):
-        text = str(message.get("text") or "")
-        if message.get("bot_id") and (text.endswith(CURSOR) or text.startswith("_…_")):
+        if message.get("bot_id") and _stop_value(message) == turn_id:
             return dict(message)
+    return None
+
+
+def _stop_value(message: dict[str, Any]) -> str | None:
+    for block in message.get("blocks") or []:
+        if not isinstance(block, dict) or block.get("type") != "actions":
+            continue
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == STOP_ACTION_ID:
+                return str(element.get("value") or "")
     return None
 
 

@@ -14,7 +14,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes import FakeGLM, FakeSlack, Reply, SlackSender, mention_event, sign
+from tests.fakes import (
+    ERROR_MESSAGES,
+    FakeGLM,
+    FakeSlack,
+    Reply,
+    SlackSender,
+    mention_event,
+    sign,
+)
 
 TOKEN = "xoxb-test-token"
 GLM_KEY = "test-glm-key.secret"
@@ -317,6 +325,32 @@ async def test_glm_midstream_failure_drop_and_stall(
     await glm.wait_for_stream_state("client_closed", n=4)
 
 
+async def test_glm_stream_endings_and_bad_events(
+    glm: FakeGLM, session: aiohttp.ClientSession
+) -> None:
+    glm.enqueue(
+        Reply(chunks=["a"], done_marker=True),
+        Reply(chunks=["a"], final_chunk=False),
+        Reply(chunks=["a", "b"], garbage_after=1),
+        Reply(chunks=["a", "b"], error_after=1, error_code="1302"),
+    )
+    _, _, events = await sse(session, glm, ask("x"))
+    assert events[-1] == "[DONE]" and json.loads(events[-2])["status"] == "completed"
+
+    _, _, events = await sse(session, glm, ask("x"))
+    assert [json.loads(e)["status"] for e in events] == ["in_process"], "EOF, no final chunk"
+
+    _, _, events = await sse(session, glm, ask("x"))
+    assert len(events) == 4  # "a", the half chunk, "b", completed
+    with pytest.raises(ValueError):
+        json.loads(events[1])
+    assert events[1].startswith('{"id":')
+
+    _, _, events = await sse(session, glm, ask("x"))
+    assert len(events) == 2
+    assert json.loads(events[1]) == {"error": {"code": "1302", "message": ERROR_MESSAGES["1302"]}}
+
+
 async def test_signed_requests_reach_a_real_bolt_app(slack: FakeSlack) -> None:
     secret = "signing-secret"
     headers = sign(secret, '{"a":1}', ts=1700000000)
@@ -353,3 +387,147 @@ async def test_signed_requests_reach_a_real_bolt_app(slack: FakeSlack) -> None:
             assert (await sender.raw(b"{}", {"Content-Type": "application/json"})).status == 401
     finally:
         await runner.cleanup()
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+async def test_private_file_urls_need_the_token_and_serve_a_sign_in_page_without(
+    slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    obj = slack.add_file("a.csv", b"x,y\n1,2\n", mimetype="text/csv")
+    url = obj["url_private_download"]
+    async with session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        assert (resp.status, await resp.read()) == (200, b"x,y\n1,2\n")
+        assert resp.headers["Content-Type"].startswith("text/csv")
+    async with session.get(url) as resp:  # Slack answers 200 with HTML, not 401
+        assert resp.status == 200 and resp.content_type == "text/html"
+        assert (await resp.read()).startswith(b"<!DOCTYPE html>")
+    slack.files_read_scope = False
+    async with session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        assert resp.content_type == "text/html"
+    assert [d.served for d in slack.downloads] == ["file", "sign_in_page", "sign_in_page"]
+    info = await client(slack).files_info(file=obj["id"])
+    assert info["file"]["url_private"] == obj["url_private"]
+
+
+async def test_slack_sdks_files_upload_v2_works_against_the_fake(slack: FakeSlack) -> None:
+    """The real client drives the three-step external upload; the file lands in the thread."""
+    root = slack.add_message("C0001", "draw")
+    resp = await client(slack).files_upload_v2(
+        content=b"\x89PNG\r\n\x1a\nbytes", filename="pig.png", channel="C0001", thread_ts=root
+    )
+    assert resp["ok"]
+    (shared,) = slack.shared_files("C0001", root)
+    assert shared.content == b"\x89PNG\r\n\x1a\nbytes" and shared.name == "pig.png"
+    with pytest.raises(SlackApiError) as err:
+        await client(slack).files_completeUploadExternal(files=[{"id": "FNOPE"}])
+    assert err.value.response["error"] == "file_not_found"
+
+
+async def test_glm_files_upload_is_multipart_and_attachments_must_exist(
+    glm: FakeGLM, session: aiohttp.ClientSession
+) -> None:
+    headers = {"Authorization": f"Bearer {GLM_KEY}"}
+    form = aiohttp.FormData()
+    form.add_field("purpose", "assistant")
+    form.add_field("file", b"a,b\n", filename="t.csv", content_type="text/csv")
+    async with session.post(f"{glm.base_url}/files", data=form, headers=headers) as resp:
+        body = await resp.json()
+    assert resp.status == 200 and body["object"] == "file" and body["bytes"] == 4
+    assert glm.files[body["id"]].content == b"a,b\n"
+    refused = aiohttp.FormData()
+    refused.add_field("purpose", "nonsense")
+    refused.add_field("file", b"a", filename="t.csv")
+    async with session.post(f"{glm.base_url}/files", data=refused, headers=headers) as resp:
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == "1214"
+    ok = {"assistant_id": ASSISTANT, "messages": [{"role": "user", "content": "hi"}]}
+    status, _, _ = await sse(
+        session, glm, {**ok, "stream": True, "attachments": [{"file_id": body["id"]}]}
+    )
+    assert status == 200
+    status, _, _ = await sse(
+        session, glm, {**ok, "stream": True, "attachments": [{"file_id": "x"}]}
+    )
+    assert status == 400
+
+
+async def test_glm_file_host_serves_outputs_and_redirects(
+    glm: FakeGLM, session: aiohttp.ClientSession
+) -> None:
+    url = glm.host_file("a/b.png", b"\x89PNG")
+    bounce = glm.host_redirect("c.png", url)
+    async with session.get(bounce, allow_redirects=False) as resp:
+        assert resp.status == 302 and resp.headers["Location"] == url
+    async with session.get(bounce) as resp:
+        assert await resp.read() == b"\x89PNG"
+
+
+async def test_slack_agent_surface_methods_validate_like_slack(slack: FakeSlack) -> None:
+    """setSuggestedPrompts takes 1–4 {title, message}; with thread_ts an agent app's call is
+    a silent no-op; context_actions must hold well-formed feedback buttons; a bot reads only
+    the history of channels it is in."""
+    c = client(slack)
+    prompt = {"title": "t", "message": "m"}
+    for bad in ([], [prompt] * 5, [{"title": "t"}]):
+        with pytest.raises(SlackApiError) as err:
+            await c.assistant_threads_setSuggestedPrompts(channel_id="D0001", prompts=bad)
+        assert err.value.response["error"] == "invalid_arguments"
+    await c.assistant_threads_setSuggestedPrompts(
+        channel_id="D0001", prompts=[prompt], thread_ts="1.2"
+    )
+    assert "D0001" not in slack.suggested_prompts
+    await c.assistant_threads_setSuggestedPrompts(channel_id="D0001", prompts=[prompt], title="x")
+    assert slack.suggested_prompts["D0001"] == {"title": "x", "prompts": [prompt]}
+
+    half = {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": "g"},
+            }
+        ],
+    }
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_postMessage(channel="C0001", text="x", blocks=[half])
+    assert err.value.response["error"] == "invalid_blocks"
+
+    slack.add_message("C0001", "one")
+    slack.add_message("C0001", "two")
+    page = await c.conversations_history(channel="C0001", limit=1)
+    assert [m["text"] for m in page["messages"]] == ["two"] and page["has_more"]
+    slack.channels["C0001"]["is_member"] = False
+    with pytest.raises(SlackApiError) as err:
+        await c.conversations_history(channel="C0001")
+    assert err.value.response["error"] == "not_in_channel"
+
+
+async def test_slack_native_streams_refuse_and_expire_like_slack(slack: FakeSlack) -> None:
+    """Channel streams need recipient ids; Slack closes idle streams on its own, and a stream
+    stopped once takes no more text (§2.7)."""
+    c = client(slack)
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_startStream(channel="C0001", thread_ts="1.1", markdown_text="x")
+    assert err.value.response["error"] == "missing_recipient_user_id"
+    dm = await c.chat_startStream(channel="D0001", thread_ts="1.1", markdown_text="a")
+    await c.chat_stopStream(channel="D0001", ts=dm["ts"], markdown_text="b")
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_appendStream(channel="D0001", ts=dm["ts"], markdown_text="c")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    now = [0.0]
+    slack._stream_clock = lambda: now[0]
+    slack.stream_idle_timeout = 30
+    live = await c.chat_startStream(
+        channel="C0001",
+        thread_ts="1.1",
+        markdown_text="a",
+        recipient_user_id="U0001",
+        recipient_team_id="T0001",
+    )
+    await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="b")
+    now[0] = 31
+    with pytest.raises(SlackApiError) as err:
+        await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="c")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    assert slack.message("C0001", live["ts"]).text == "ab"

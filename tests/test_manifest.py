@@ -59,3 +59,36 @@ def test_request_urls_point_at_the_single_events_route() -> None:
         *(c["url"] for c in MANIFEST["features"]["slash_commands"]),
     ]
     assert all(u.endswith("/slack/events") for u in urls)
+
+
+def test_files_both_ways_have_their_scopes() -> None:
+    """Reading shared files needs files:read (else Slack serves its sign-in page); uploading
+    the assistants' images into threads needs files:write."""
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"files:read", "files:write"} <= scopes
+
+
+def test_agent_surface() -> None:
+    """The Messages tab as an agent app (slack-platform-and-peers §2.5): agent_view, not the
+    deprecated assistant_view; the events that open it and say what the person views; the
+    scopes for setSuggestedPrompts/setTitle/setStatus and for reading channel names."""
+    features = MANIFEST["features"]
+    assert "assistant_view" not in features
+    view = features["agent_view"]
+    assert 0 < len(view["agent_description"]) <= 300
+    assert 1 <= len(view["suggested_prompts"]) <= 4
+    events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_home_opened", "app_context_changed"} <= events
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"assistant:write", "chat:write", "channels:read", "groups:read"} <= scopes
+    assert features["app_home"]["messages_tab_enabled"] is True
+
+
+def test_schema_limits_default_prompts_to_four() -> None:
+    features = {**MANIFEST["features"]}
+    features["agent_view"] = {
+        **features["agent_view"],
+        "suggested_prompts": [{"title": "t", "message": "m"}] * 5,
+    }
+    broken = {**MANIFEST, "features": features}
+    assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(broken))

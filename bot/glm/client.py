@@ -12,8 +12,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -68,12 +69,15 @@ class AssistantRequest:
     conversation_id: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
+    images: tuple[str, ...] = ()  # image URLs (``data:`` URLs) sent as multimodal parts
 
     def body(self, model: str) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [{"type": "text", "text": self.text}]
+        content += [{"type": "image_url", "image_url": {"url": url}} for url in self.images]
         body: dict[str, Any] = {
             "assistant_id": self.assistant_id,
             "model": model,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": self.text}]}],
+            "messages": [{"role": "user", "content": content}],
             "stream": True,
             "request_id": self.request_id,
             "user_id": self.user_id,
@@ -139,7 +143,7 @@ class GLMClient:
             "Accept": "text/event-stream",
         }
 
-    async def stream(self, request: AssistantRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: AssistantRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream one turn. Raises a :class:`GLMError` subclass on any failure."""
         await self.start()
         assert self._session is not None
@@ -255,6 +259,42 @@ class GLMClient:
                 # EOF without a final chunk: accept it as the end (wire notes §0).
                 yield Completed(None, None)
                 finished = True
+
+    async def upload_file(
+        self, path: Path, *, filename: str, content_type: str, purpose: str
+    ) -> str:
+        """``POST /files`` (multipart ``file`` + ``purpose``, wire notes §4); the file id.
+
+        The body streams from ``path`` in chunks, so a 20 MB upload never sits in memory.
+        """
+        await self.start()
+        assert self._session is not None
+        headers = {"Authorization": f"Bearer {self._api_key}"}
+        try:
+            with path.open("rb") as handle:
+                form = aiohttp.FormData()
+                form.add_field("purpose", purpose)
+                form.add_field("file", handle, filename=filename, content_type=content_type)
+                async with self._session.post(
+                    f"{self._base_url}/files",
+                    data=form,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self._timeouts.connect + 120),
+                ) as response:
+                    try:
+                        payload = await response.json(content_type=None)
+                    except ValueError:
+                        payload = {}
+                    file_id = payload.get("id") if isinstance(payload, dict) else None
+                    if response.status != 200 or not isinstance(file_id, str) or not file_id:
+                        raise error_from_payload(
+                            payload if isinstance(payload, dict) else {},
+                            http_status=response.status,
+                            retry_after=_retry_after(response.headers),
+                        )
+                    return file_id
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise GLMConnectionError(type(exc).__name__) from exc
 
     async def list_assistants(self) -> dict[str, Any]:
         """``POST /assistant/list``: a cheap authenticated call for ``python -m bot check``."""

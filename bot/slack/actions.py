@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admission import Refusal
 from bot.conversations import Conversations
 from bot.slack.blocks import RETRY_ACTION_ID, STOP_ACTION_ID
 from bot.store.repository import Repository
@@ -29,7 +30,7 @@ def register_reply_actions(
         if conversations.stop(turn_id, user_id=user, team_id=team):
             return
         # Streaming on another instance (or already finished): leave word in the database.
-        if not await repo.request_stop(turn_id, user, team):
+        if not await repo.request_stop(turn_id, user_id=user, team_id=team):
             log.info("stop pressed for a reply that is no longer streaming")
 
     @app.action(RETRY_ACTION_ID)
@@ -45,10 +46,19 @@ def register_reply_actions(
         team = str((body.get("team") or {}).get("id") or "")
         if reply is None or (team and reply.team_id != team):
             return
-        if not await repo.claim(f"retry:{reply_id}"):
-            return  # somebody already pressed it
-        await _remove_buttons(client, body)
-        conversations.retry(reply, user_id=user)
+        outcome = await conversations.retry(reply, user_id=user)
+        if outcome == "started":
+            await _remove_buttons(client, body)
+        elif isinstance(outcome, Refusal):
+            await _tell(client, channel=reply.channel_id, user=user, text=outcome.text)
+
+
+async def _tell(client: AsyncWebClient, *, channel: str, user: str, text: str) -> None:
+    """Only the person who pressed the button needs to know why nothing happened."""
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        log.info("could not explain a refused Retry: %s", exc.response.get("error"))
 
 
 async def _remove_buttons(client: AsyncWebClient, body: dict[str, Any]) -> None:

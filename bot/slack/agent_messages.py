@@ -1,5 +1,7 @@
 """What ``/glm-agent`` says: pure text and Block Kit builders, in English and 中文.
 
+The words themselves live in :mod:`bot.texts` with everything else the bot says.
+
 No Slack client and no database here, so every reply can be tested as plain data; the
 listeners and the stored choice live in :mod:`bot.slack.commands`.
 """
@@ -11,7 +13,7 @@ from typing import Any
 
 from bot.agents import OFFICIAL_AGENTS, Agent, Resolution
 from bot.slack.render import escape_mrkdwn
-from bot.texts import Lang
+from bot.texts import Lang, t
 
 JSON = dict[str, Any]
 
@@ -46,22 +48,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _pick(lang: Lang, en: str, zh: str) -> str:
-    """The /glm-agent texts in the user's language (the rest of the bot uses bot.texts)."""
-    return zh if lang == "zh" else en
-
-
 def _scope(channel_id: str, lang: Lang = "en") -> str:
     """``this DM`` or ``this channel``: the confirmation should say where the choice applies."""
-    if channel_id.startswith("D"):
-        return _pick(lang, "this DM", "这个私信")
-    return _pick(lang, "this channel", "这个频道")
+    return t("agent.scope_dm" if channel_id.startswith("D") else "agent.scope_channel", lang)
 
 
 def _label(agent: Agent, lang: Lang = "en") -> str:
     """Bold name plus the handle people can type: ``*AI画图（官方） · AI drawing* (`drawing`)``."""
     if agent.custom:
-        return _pick(lang, "a custom agent", "自定义智能体") + f" (`{agent.assistant_id}`)"
+        return t("agent.custom_label", lang, id=agent.assistant_id)
     return f"*{escape_mrkdwn(agent.display_name)}* (`{agent.short_name}`)"
 
 
@@ -88,48 +83,30 @@ def catalogue_text(lang: Lang = "en") -> str:
 def _current_line(current: Agent, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """Which assistant answers new threads here, and whether that is just the default."""
     is_default = current.assistant_id == default.assistant_id
-    if lang == "zh":
-        suffix = "（默认）" if is_default else ""
-        return f"{_scope(channel_id, lang)}的新消息串使用 {_label(current, lang)}{suffix}。"
-    suffix = " (the default)" if is_default else ""
-    return f"New threads in {_scope(channel_id)} use {_label(current)}{suffix}."
+    return t(
+        "agent.current",
+        lang,
+        scope=_scope(channel_id, lang),
+        label=_label(current, lang),
+        suffix=t("agent.default_suffix", lang) if is_default else "",
+    )
 
 
 def _usage_lines(default: Agent, lang: Lang = "en") -> list[str]:
     """The command forms, shared by help and error replies."""
-    if lang == "zh":
-        return [
-            f"• `{AGENT_COMMAND}` — 查看当前智能体并从菜单选择",
-            f"• `{AGENT_COMMAND} <选择>` — 切换；可以用编号（`1`–`{len(OFFICIAL_AGENTS)}`）、"
-            "名称（`drawing`、`AI画图`、`AI画图（官方）`，不区分大小写，唯一前缀即可）"
-            "或 24 位十六进制 `assistant_id`（也支持自定义智能体）",
-            f"• `{AGENT_COMMAND} list` — 智能体列表",
-            f"• `{AGENT_COMMAND} default` — 恢复为默认的 {escape_mrkdwn(default.display_name)}",
-            f"• `{AGENT_COMMAND} help` — 本帮助",
-        ]
-    return [
-        f"• `{AGENT_COMMAND}` — show the current assistant and a picker",
-        f"• `{AGENT_COMMAND} <selector>` — switch; a selector is the list number (`1`–"
-        f"`{len(OFFICIAL_AGENTS)}`), a name (`drawing`, `AI画图`, `AI画图（官方）`, any case; "
-        "a unique prefix is enough) or a 24-hex `assistant_id` (custom agents too)",
-        f"• `{AGENT_COMMAND} list` — the catalogue",
-        f"• `{AGENT_COMMAND} default` — back to the configured default, "
-        f"{escape_mrkdwn(default.display_name)}",
-        f"• `{AGENT_COMMAND} help` — this help",
-    ]
+    return t(
+        "agent.usage",
+        lang,
+        cmd=AGENT_COMMAND,
+        count=len(OFFICIAL_AGENTS),
+        default=escape_mrkdwn(default.display_name),
+    ).split("\n")
 
 
 def picker_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """Notification fallback for the picker message (blocks carry the real content)."""
-    if lang == "zh":
-        return (
-            f"{_current_line(current, channel_id, default, lang)} "
-            f"用菜单或 `{AGENT_COMMAND} <编号或名称>` 切换。"
-        )
-    return (
-        f"{_current_line(current, channel_id, default)} "
-        f"Pick another with the menu or `{AGENT_COMMAND} <number or name>`."
-    )
+    current_line = _current_line(current, channel_id, default, lang)
+    return t("agent.picker_fallback", lang, current=current_line, cmd=AGENT_COMMAND)
 
 
 def _option(agent: Agent) -> JSON:
@@ -162,7 +139,7 @@ def picker_blocks(
         "action_id": SELECT_ACTION_ID,
         "placeholder": {
             "type": "plain_text",
-            "text": _pick(lang, "Switch assistant", "切换智能体"),
+            "text": t("agent.picker_placeholder", lang),
             "emoji": True,
         },
         "options": [_option(agent) for agent in OFFICIAL_AGENTS],
@@ -185,10 +162,7 @@ def picker_blocks(
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": _pick(lang, "Or type", "也可以输入")
-                    + f" `{AGENT_COMMAND} 6`, `{AGENT_COMMAND} drawing`, "
-                    f"`{AGENT_COMMAND} default` · `{AGENT_COMMAND} help` "
-                    + _pick(lang, "for all options", "查看全部用法"),
+                    "text": t("agent.picker_hint", lang, cmd=AGENT_COMMAND),
                 }
             ],
         },
@@ -196,166 +170,87 @@ def picker_blocks(
 
 
 def _keep_line(lang: Lang) -> str:
-    return _pick(
-        lang,
-        "Existing threads keep the assistant they started with.",
-        "已经开始的消息串继续使用原来的智能体。",
-    )
+    return t("agent.keep", lang)
 
 
 def help_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """Usage, scope rules and the catalogue: everything ``/glm-agent help`` should answer."""
-    if lang == "zh":
-        return "\n".join(
-            [
-                f"*{AGENT_COMMAND}* 选择回答{_scope(channel_id, lang)}中*新*消息串的 GLM 智能体。"
-                "已经开始的消息串继续使用原来的智能体（对话属于它）。",
-                _current_line(current, channel_id, default, lang),
-                "",
-                *_usage_lines(default, lang),
-                "",
-                "*智能体*",
-                catalogue_text(lang),
-            ]
-        )
     return "\n".join(
         [
-            f"*{AGENT_COMMAND}* chooses the GLM assistant that answers *new* threads in "
-            f"{_scope(channel_id)}. Threads already started keep their assistant (their "
-            "conversation belongs to it).",
-            _current_line(current, channel_id, default),
+            t("agent.help_intro", lang, cmd=AGENT_COMMAND, scope=_scope(channel_id, lang)),
+            _current_line(current, channel_id, default, lang),
             "",
-            *_usage_lines(default),
+            *_usage_lines(default, lang),
             "",
-            "*Assistants*",
-            catalogue_text(),
+            t("agent.catalogue_heading", lang),
+            catalogue_text(lang),
         ]
     )
 
 
 def list_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
     """The catalogue with the current choice on top."""
-    if lang == "zh":
-        return "\n".join(
-            [
-                _current_line(current, channel_id, default, lang),
-                "",
-                catalogue_text(lang),
-                "",
-                f"用 `{AGENT_COMMAND} <编号或名称>` 切换。",
-            ]
-        )
     return "\n".join(
         [
-            _current_line(current, channel_id, default),
+            _current_line(current, channel_id, default, lang),
             "",
-            catalogue_text(),
+            catalogue_text(lang),
             "",
-            f"Switch with `{AGENT_COMMAND} <number or name>`.",
+            t("agent.switch_hint", lang, cmd=AGENT_COMMAND),
         ]
     )
 
 
 def confirmation_text(agent: Agent, *, channel_id: str, lang: Lang = "en") -> str:
     """After a switch: what new threads here will use, and that existing threads do not move."""
-    if lang == "zh":
-        lines = [
-            f":white_check_mark: {_scope(channel_id, lang)}的新消息串将使用 "
-            f"{_label(agent, lang)}。",
-            _keep_line(lang),
-        ]
-        if agent.custom:
-            lines.append(
-                "_这个 id 不是官方智能体，将作为自定义智能体使用；"
-                "如果 GLM 不认识它，回答会显示错误。_"
-            )
-        return "\n".join(lines)
     lines = [
-        f":white_check_mark: New threads in {_scope(channel_id)} will use {_label(agent)}.",
-        "Existing threads keep the assistant they started with.",
+        t("agent.confirmed", lang, scope=_scope(channel_id, lang), label=_label(agent, lang)),
+        _keep_line(lang),
     ]
     if agent.custom:
-        lines.append(
-            "_This id is not one of the official assistants, so it is used as a custom agent; "
-            "if GLM does not know it, replies will show an error._"
-        )
+        lines.append(t("agent.custom_note", lang))
     return "\n".join(lines)
 
 
 def reset_text(default: Agent, *, channel_id: str, lang: Lang = "en") -> str:
     """After ``default``: the channel follows the configured default again."""
-    if lang == "zh":
-        return (
-            f":leftwards_arrow_with_hook: {_scope(channel_id, lang)}已恢复默认："
-            f"新消息串将使用 {_label(default, lang)}。\n" + _keep_line(lang)
-        )
-    where = _scope(channel_id).replace("this", "This", 1)
-    return (
-        f":leftwards_arrow_with_hook: {where} is back to the default: "
-        f"new threads will use {_label(default)}.\n"
-        "Existing threads keep the assistant they started with."
+    scope = _scope(channel_id, lang)
+    head = t(
+        "agent.reset", lang, scope_start=scope[:1].upper() + scope[1:], label=_label(default, lang)
     )
+    return f"{head}\n{_keep_line(lang)}"
 
 
 def no_match_text(selector: str, resolution: Resolution, lang: Lang = "en") -> str:
     """Why a selector did not pick exactly one assistant, with the closest candidates."""
     shown = _echo(selector)
-    if lang == "zh":
-        if resolution.reason == "ambiguous":
-            head, tail = (
-                f":thinking_face: `{shown}` 匹配了多个智能体：",
-                "请多输入几个字，或使用编号。",
-            )
-        elif resolution.candidates:
-            head, tail = f":thinking_face: 没有叫 `{shown}` 的智能体。你是不是要找：", ""
-        else:
-            head, tail = f":thinking_face: 没有叫 `{shown}` 的智能体。", ""
-        lines = [head, *(f"• {_candidate(agent)}" for agent in resolution.candidates)]
-        if tail:
-            lines.append(tail)
-        lines.append(
-            f"没有做任何更改。`{AGENT_COMMAND} list` 列出全部 {len(OFFICIAL_AGENTS)} 个智能体。"
-        )
-        return "\n".join(lines)
+    tail = ""
     if resolution.reason == "ambiguous":
-        head = f":thinking_face: `{shown}` matches several assistants:"
-        tail = "Type more of the name, or use the number."
+        head = t("agent.ambiguous", lang, selector=shown)
+        tail = t("agent.ambiguous_tail", lang)
     elif resolution.candidates:
-        head = f":thinking_face: I don't know an assistant called `{shown}`. Did you mean:"
-        tail = ""
+        head = t("agent.unknown_did_you_mean", lang, selector=shown)
     else:
-        head = f":thinking_face: I don't know an assistant called `{shown}`."
-        tail = ""
+        head = t("agent.unknown", lang, selector=shown)
     lines = [head, *(f"• {_candidate(agent)}" for agent in resolution.candidates)]
     if tail:
         lines.append(tail)
     lines.append(
-        f"Nothing was changed. `{AGENT_COMMAND} list` shows all {len(OFFICIAL_AGENTS)} assistants."
+        t("agent.nothing_changed_list", lang, cmd=AGENT_COMMAND, count=len(OFFICIAL_AGENTS))
     )
     return "\n".join(lines)
 
 
 def database_error_text(lang: Lang = "en") -> str:
     """A failure the user can act on (try again) without seeing internals."""
-    if lang == "zh":
-        return (
-            ":warning: 暂时无法读取或保存智能体设置（数据库问题）。没有做任何更改，请一分钟后再试。"
-        )
-    return (
-        ":warning: I could not read or save the assistant setting right now (database "
-        "problem). Nothing was changed; please try again in a minute."
-    )
+    return t("agent.database_error", lang)
 
 
 def not_permitted_text(lang: Lang = "en") -> str:
     """The workspace limited switching to a few people (AGENT_ADMIN_USER_IDS)."""
-    if lang == "zh":
-        return ":lock: 这里只有管理员可以切换智能体。没有做任何更改。"
-    return ":lock: Only the bot's admins can switch the assistant here. Nothing was changed."
+    return t("agent.not_permitted", lang)
 
 
 def invalid_selection_text(lang: Lang = "en") -> str:
     """A picker value that is not an assistant id (a forged or stale payload)."""
-    if lang == "zh":
-        return ":warning: 这个选项不是有效的智能体。没有做任何更改。"
-    return ":warning: That choice is not a valid assistant. Nothing was changed."
+    return t("agent.invalid_selection", lang)

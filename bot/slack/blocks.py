@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.slack.render import escape_mrkdwn
 from bot.streaming.tools import Image, Source, ToolLedger
+from bot.surface.feedback import feedback_block
 from bot.texts import Lang, t
 
 SECTION_LIMIT = 3000
@@ -15,6 +16,7 @@ MAX_IMAGES = 10
 MAX_SOURCES = 10
 STOP_ACTION_ID = "glm_stop"
 RETRY_ACTION_ID = "glm_retry"
+ACTIVITY_BLOCK_ID = "glm_activity"  # the live "what the tools are doing" line
 CURSOR = " ▍"
 
 Block = dict[str, Any]
@@ -45,7 +47,18 @@ def _sources_text(sources: Sequence[Source], lang: Lang = "en") -> str:
 MAX_CODE_CHARS = 1500
 
 
-def tool_appendix(ledger: ToolLedger) -> list[Block]:
+def _published_text(ledger: ToolLedger, lang: Lang) -> str:
+    """Outputs re-uploaded into the thread: the Slack file, and GLM's link as the source."""
+    lines = []
+    for p in list(ledger.published.values())[:MAX_IMAGES]:
+        title = escape_mrkdwn(p.title[:100])
+        shown = f"<{escape_mrkdwn(p.permalink)}|{title}>" if p.permalink else f"*{title}*"
+        source = f"<{escape_mrkdwn(p.source)}|{t('file_source', lang)}>"
+        lines.append(f":frame_with_picture: {shown} ({t('file_published', lang)}) · {source}")
+    return "\n".join(lines)
+
+
+def tool_appendix(ledger: ToolLedger, lang: Lang = "en") -> list[Block]:
     """What the tools did, shown under a finished answer: the code run and its text output,
     files the assistant produced, and the documents it consulted."""
     blocks: list[Block] = []
@@ -53,19 +66,22 @@ def tool_appendix(ledger: ToolLedger) -> list[Block]:
         code = "\n\n".join(ledger.code)
         if len(code) > MAX_CODE_CHARS:
             code = code[: MAX_CODE_CHARS - 1] + "…"
-        text = f"*Code run*\n```{escape_mrkdwn(code)}```"
+        text = f"*{t('code_run', lang)}*\n```{escape_mrkdwn(code)}```"
         if ledger.code_logs:
             logs = "\n".join(ledger.code_logs)[:MAX_CODE_CHARS]
-            text += f"\n*Output*\n```{escape_mrkdwn(logs)}```"
+            text += f"\n*{t('code_output', lang)}*\n```{escape_mrkdwn(logs)}```"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}})
-    if ledger.links:
+    if ledger.published:
+        blocks.append(_context(_published_text(ledger, lang)))
+    unpublished = [s for s in ledger.links if s.url not in ledger.published]
+    if unpublished:
         links = " · ".join(
-            f"<{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title[:100])}>" for s in ledger.links[:10]
+            f"<{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title[:100])}>" for s in unpublished[:10]
         )
         blocks.append(_context(f":paperclip: {links}"))
     if ledger.documents:
         docs = ", ".join(escape_mrkdwn(d) for d in ledger.documents[:20])
-        blocks.append(_context(f":page_facing_up: Documents consulted: {docs}"))
+        blocks.append(_context(f":page_facing_up: {t('documents_consulted', lang, docs=docs)}"))
     return blocks
 
 
@@ -82,6 +98,7 @@ def reply_message(
     retry_value: str | None = None,
     appendix: Sequence[Block] = (),
     lang: Lang = "en",
+    feedback_value: str | None = None,
 ) -> tuple[str, list[Block]]:
     """``(fallback text, blocks)`` for one reply message; ``body`` is already mrkdwn."""
     shown = body + CURSOR if streaming and body else body
@@ -104,7 +121,8 @@ def reply_message(
         blocks.append(_context(_sources_text(sources, lang)))
     blocks.extend(appendix)
     if activity and streaming:
-        blocks.append(_context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}"))
+        activity_line = _context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}")
+        blocks.append({**activity_line, "block_id": ACTIVITY_BLOCK_ID})
     if footer:
         blocks.append(_context(footer))
     if stop_value and streaming:
@@ -123,13 +141,12 @@ def reply_message(
         )
     if retry_value:
         blocks.append(retry_actions(retry_value, lang))
+    elif feedback_value and not streaming:
+        blocks.append(feedback_block(feedback_value, lang))
     text = shown
     if images and not body:
         text = " ".join(i.url for i in images[:MAX_IMAGES])
     return text[:SECTION_LIMIT], blocks
-
-
-INTERRUPTED_NOTICE = t("interrupted", "en")
 
 
 def retry_actions(value: str, lang: Lang = "en") -> Block:
@@ -176,5 +193,5 @@ def interrupted_message(
 
 
 def _is_activity(block: Block) -> bool:
-    elements = block.get("elements") or [{}]
-    return str(elements[0].get("text", "")).startswith(":hourglass_flowing_sand:")
+    """Known by its block id, not by how it looks: restyling the line cannot break recovery."""
+    return block.get("block_id") == ACTIVITY_BLOCK_ID

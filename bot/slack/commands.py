@@ -70,7 +70,7 @@ class AgentSettings:
 
     async def current(self, team_id: str, channel_id: str) -> Agent:
         """The agent new threads here start with (same rule as :mod:`bot.conversations`)."""
-        stored = await self._repo.get_channel_assistant(team_id, channel_id)
+        stored = await self._repo.get_channel_assistant(team_id=team_id, channel_id=channel_id)
         if stored is None:
             return self.default
         try:
@@ -84,7 +84,9 @@ class AgentSettings:
     ) -> None:
         """Store the choice (``None`` clears it back to the default), recording who did it."""
         assistant_id = agent.assistant_id if agent is not None else None
-        await self._repo.set_channel_assistant(team_id, channel_id, assistant_id, user_id)
+        await self._repo.set_channel_assistant(
+            team_id=team_id, channel_id=channel_id, assistant_id=assistant_id, updated_by=user_id
+        )
         log.info(
             "assistant for %s/%s set to %s by %s",
             team_id,

@@ -11,7 +11,6 @@ unclosed code fence or an unclosed ``**``, renders without raising.
 
 from __future__ import annotations
 
-import re
 import string
 import unicodedata
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-__all__ = ["escape_mrkdwn", "markdown_to_mrkdwn", "render_reply", "strip_model_markup"]
+__all__ = ["escape_mrkdwn", "markdown_to_mrkdwn", "render_reply"]
 
 ZWSP = "\u200b"
 HR_LINE = "───────"
@@ -45,50 +44,6 @@ def escape_mrkdwn(text: str) -> str:
     so every literal character from the model must be escaped or a reply could ping people.
     """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-_THINK_OPEN = "<think>"
-_THINK_CLOSE = "</think>"
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
-_BOX_TAGS = re.compile(r"<\|(?:begin|end)_of_box\|>")
-_PARTIAL_TAGS = (_THINK_OPEN, "<|begin_of_box|>", "<|end_of_box|>")
-_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
-
-
-def strip_model_markup(text: str) -> str:
-    """Remove GLM reasoning blocks and box tags that must never reach a Slack user.
-
-    * ``<think>…</think>`` blocks are dropped entirely.
-    * An unclosed ``<think>`` (a streamed prefix still "thinking") hides everything after it.
-    * A ``</think>`` with no opening tag (chat templates often put ``<think>`` into the prompt)
-      means everything before it was reasoning, so that prefix is dropped too.
-    * ``<|begin_of_box|>`` / ``<|end_of_box|>`` tags are removed, their inner text is kept.
-    * A streamed prefix ending in a partial tag (``"<thi"``, ``"<|begin_of"``) has that partial
-      tag hidden, so it does not flicker into the message for one update.
-    * Blank lines left at the start (typically after a removed reasoning block) are dropped;
-      they carry no meaning in Markdown.
-    """
-    text = _BOX_TAGS.sub("", text)
-    first_close = text.find(_THINK_CLOSE)
-    first_open = text.find(_THINK_OPEN)
-    if first_close != -1 and (first_open == -1 or first_close < first_open):
-        text = text[first_close + len(_THINK_CLOSE) :]
-    text = _THINK_BLOCK.sub("", text)
-    unclosed = text.find(_THINK_OPEN)
-    if unclosed != -1:
-        text = text[:unclosed]
-    text = text.replace(_THINK_CLOSE, "")
-    text = _strip_partial_tag(text)
-    return _LEADING_BLANK_LINES.sub("", text)
-
-
-def _strip_partial_tag(text: str) -> str:
-    """Hide a trailing prefix (at least two characters) of a model tag still being streamed."""
-    for tag in _PARTIAL_TAGS:
-        for size in range(len(tag) - 1, 1, -1):
-            if text.endswith(tag[:size]):
-                return text[:-size]
-    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,8 +334,8 @@ def _render_table(node: SyntaxTreeNode) -> str:
         return ""
     columns = max(len(row) for row in rows)
     alignments += ["left"] * (columns - len(alignments))
-    for row in rows:
-        row += [""] * (columns - len(row))
+    for padded in rows:
+        padded += [""] * (columns - len(padded))
     widths = [max(_display_width(row[i]) for row in rows) for i in range(columns)]
     lines = [
         " | ".join(_pad(cell, widths[i], alignments[i]) for i, cell in enumerate(row)).rstrip()
@@ -435,5 +390,9 @@ def markdown_to_mrkdwn(md: str) -> str:
 
 
 def render_reply(md: str) -> str:
-    """Model output → Slack ``text``: strip reasoning/box markup, then convert to mrkdwn."""
-    return markdown_to_mrkdwn(strip_model_markup(md))
+    """Answer Markdown → Slack ``text``.
+
+    Model markup (reasoning, box tags) is already gone: :mod:`bot.streaming.markup` removes it
+    where the stream enters, by one rule, so rendering never second-guesses it.
+    """
+    return markdown_to_mrkdwn(md)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.files.model import SlackFile, parse_files
+
 # Message subtypes that carry a person's text; everything else (edits, deletions, joins,
 # bot posts, ...) is acknowledged and ignored.
 USER_TEXT_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
@@ -26,11 +28,17 @@ class Route:
     thread_ts: str  # the root of the Slack thread the answer goes to
     mention: bool
     requires_known_thread: bool
+    files: tuple[SlackFile, ...] = ()  # shared with this message, validated (bot/files/model)
 
     @property
     def joins_existing_thread(self) -> bool:
         """A mention inside a thread that people started without the bot."""
         return self.mention and self.thread_ts != self.ts
+
+
+def channel_type_of(channel_id: str) -> str:
+    """Slack's channel type from the id alone (D… is a DM), for turns not started by an event."""
+    return "im" if channel_id.startswith("D") else "channel"
 
 
 def _is_from_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
@@ -60,6 +68,7 @@ def route_mention(
         thread_ts=str(event.get("thread_ts") or ts),
         mention=True,
         requires_known_thread=False,
+        files=parse_files(event.get("files")),
     )
 
 
@@ -85,6 +94,7 @@ def route_message(
             thread_ts=str(thread_ts or ts),
             mention=False,
             requires_known_thread=False,
+            files=parse_files(event.get("files")),
         )
     if not thread_ts or thread_ts == ts:
         return None  # top-level channel chatter: only a mention (app_mention) starts a thread
@@ -98,4 +108,5 @@ def route_message(
         thread_ts=str(thread_ts),
         mention=bot_user_id is not None and f"<@{bot_user_id}>" in text,
         requires_known_thread=True,
+        files=parse_files(event.get("files")),
     )

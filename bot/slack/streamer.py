@@ -115,7 +115,7 @@ class ReplyStreamer:
         self._message_ts: list[str] = []
         self._activity: str | None = None
         self._shown_activity: str | None = None
-        self.tools = ToolLedger()
+        self.tools = ToolLedger(lang=lang)
 
         self._dirty = asyncio.Event()
         self._closing = asyncio.Event()
@@ -125,6 +125,7 @@ class ReplyStreamer:
         self.gone: str | None = None
         self._retry_value: str | None = None
         self._next_is_new_message = False
+        self._retracting = False  # rolled-over messages hold reasoning: delete them
         self._prepaid = False
         self._opened = False
         self._limit = self._cfg.segment_chars
@@ -142,7 +143,7 @@ class ReplyStreamer:
         if self._cfg.use_status and await self._set_status(status):
             self._status_on = True
         else:
-            await self._post(self._compose("", streaming=True), urgent=True)
+            await self._post(self._compose("", streaming=True))
         self._budget.open(self._team)
         self._opened = True
         self._flusher = asyncio.create_task(self._run(), name=f"flush:{self._thread_ts}")
@@ -153,14 +154,24 @@ class ReplyStreamer:
 
     def append(self, text: str) -> None:
         visible = self._filter.feed(text)
-        if visible:
+        if visible.restart:
+            self.take_back()
+        if visible.text:
             if self._activity == self._reasoning:
                 self._activity = None
-            self._pending.append(visible)
+            self._pending.append(visible.text)
+            self.tools.note_text(visible.text)
             self._dirty.set()
         elif self._filter.thinking and self._activity is None:
             self._activity = self._reasoning  # <think> text is never shown, but progress is
             self._dirty.set()
+
+    def take_back(self) -> None:
+        """What was shown turned out to be reasoning: the answer starts again from here."""
+        self._pending.clear()
+        self._segment = ""
+        self._retracting = len(self._message_ts) > 1 or self._next_is_new_message
+        self._dirty.set()
 
     def tool(self, call: ToolCall) -> None:
         self.tools.record_code(call)
@@ -245,6 +256,8 @@ class ReplyStreamer:
             self._flusher = None
 
     async def _flush(self, *, final: bool, notice: str = "") -> None:
+        if self._retracting:
+            await self._delete_continuations()
         if self._pending:
             self._segment += "".join(self._pending)
             self._pending.clear()
@@ -268,6 +281,24 @@ class ReplyStreamer:
                 self._limit = max(MIN_SEGMENT, int(self._limit * 0.6))
                 log.warning("Slack said the message is too long; splitting at %d", self._limit)
         raise ReplyGone("msg_too_long")
+
+    async def _delete_continuations(self) -> None:
+        """Keep the first message (header, Stop button, the one recovery knows) and delete the
+        rest, so taken-back reasoning does not stay in the thread."""
+        self._retracting = False
+        first, rest = self._message_ts[0], self._message_ts[1:]
+        for ts in rest:
+            try:
+                await self._call(
+                    "chat_delete", dict(channel=self._channel, ts=ts), budget=False, retry=True
+                )
+            except SlackApiError as exc:
+                log.warning("could not delete a taken-back message: %s", exc.response.get("error"))
+        self._message_ts = [first]
+        self._next_is_new_message = False
+        self._shown_segment = None
+        if self._on_messages is not None:
+            await self._on_messages(list(self._message_ts))
 
     async def _roll_over(self, notice: str) -> None:
         """Freeze finished messages while the current one is over Slack's limits."""
@@ -324,16 +355,21 @@ class ReplyStreamer:
 
     async def _deliver(self, payload: dict[str, Any], *, first_text: bool, final: bool) -> None:
         if not self._message_ts or self._next_is_new_message:
-            await self._post(payload, urgent=True)
+            await self._post(payload)
             self._next_is_new_message = False
         else:
             await self._update(payload, urgent=final or first_text, retry=final)
 
     def _plain(self, body: str) -> dict[str, Any]:
-        links = [*self.tools.images, *self.tools.sources, *self.tools.links]
+        published = self.tools.published
+        outputs = [
+            (p.permalink or p.source, p.title) if (p := published.get(o.url)) else (o.url, o.title)
+            for o in self.tools.shown_outputs()
+        ]
+        links = [*outputs, *((s.url, s.title) for s in self.tools.sources)]
         if links:
             body += "\n\n" + "\n".join(
-                f"<{escape_mrkdwn(link.url)}|{escape_mrkdwn(link.title[:100])}>" for link in links
+                f"<{escape_mrkdwn(url)}|{escape_mrkdwn(title[:100])}>" for url, title in links
             )
         text = body[:SECTION_LIMIT] or " "
         return {
@@ -353,20 +389,25 @@ class ReplyStreamer:
             header=header,
             activity=self._activity,
             streaming=streaming,
-            images=self.tools.images if final else (),
+            images=self.tools.unpublished_images() if final else (),
             sources=self.tools.sources if final else (),
-            appendix=tool_appendix(self.tools) if final else (),
+            appendix=tool_appendix(self.tools, self._lang) if final else (),
             lang=self._lang,
             stop_value=self._stop_value,
             retry_value=self._retry_value if final else None,
+            # 👍/👎 on a finished answer (not on an error notice alone, nor next to Retry).
+            feedback_value=self._stop_value if final and self._rateable() else None,
         )
         return {"text": text, "blocks": blocks}
+
+    def _rateable(self) -> bool:
+        return bool(self.has_text or self.tools.images) and not self._retry_value
 
     def _is_first_slot(self) -> bool:
         return len(self._message_ts) == 1 and not self._next_is_new_message
 
     # -- Slack calls -------------------------------------------------------------------------
-    async def _post(self, payload: dict[str, Any], *, urgent: bool) -> None:
+    async def _post(self, payload: dict[str, Any]) -> None:
         if self._posts is not None:
             await self._posts.acquire(self._channel)
         resp = await self._call(

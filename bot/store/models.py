@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -84,6 +84,7 @@ class Reply(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     instance_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     stop_requested_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)  # for crash recovery
 
 
 class Instance(Base):
@@ -116,3 +117,57 @@ class TurnTicket(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ThreadFile(Base):
+    """A file shared in a thread (keyed like ``threads``): what GLM knows it as, so later turns
+    and other instances can attach it again."""
+
+    __tablename__ = "thread_files"
+    __table_args__ = (
+        UniqueConstraint(
+            "team_id", "channel_id", "thread_ts", "slack_file_id", name="uq_thread_files_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    slack_file_id: Mapped[str] = mapped_column(String(64))
+    glm_file_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    mimetype: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ViewContext(Base):
+    """What a person last looked at in Slack while our Messages tab was visible, and their DM
+    with the bot (``app_home_opened`` / ``app_context_changed``); stored so any instance that
+    answers the DM knows it."""
+
+    __tablename__ = "view_contexts"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_name: Mapped[str | None] = mapped_column(String(100), nullable=True)  # if readable
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Feedback(Base):
+    """A person's 👍/👎 on one reply; a second click by the same person replaces the first."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("reply_id", "user_id", name="uq_feedback_reply_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reply_id: Mapped[int] = mapped_column(Integer, ForeignKey("replies.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[str] = mapped_column(String(8))  # "good" | "bad"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

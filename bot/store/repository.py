@@ -23,6 +23,7 @@ from bot.store.models import (
     ProcessedEvent,
     Reply,
     Thread,
+    ThreadFile,
     ThreadLease,
     TurnTicket,
     utcnow,
@@ -51,6 +52,17 @@ class ReplyRecord:
     question: str
     message_ts: tuple[str, ...]
     status: str
+    lang: str | None = None  # the reply's language (None: started before 0009_recovery)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFileRecord:
+    slack_file_id: str
+    glm_file_id: str | None
+    name: str
+    kind: str
+    mimetype: str
+    size: int
 
 
 def _aware(moment: datetime) -> datetime:
@@ -76,6 +88,7 @@ def _reply(row: Reply) -> ReplyRecord:
         row.question,
         tuple((row.message_ts or "").split()),
         row.status,
+        row.lang,
     )
 
 
@@ -107,7 +120,7 @@ class Repository:
 
     # -- threads ----------------------------------------------------------------------------
     async def get_thread(
-        self, team_id: str, channel_id: str, thread_ts: str
+        self, *, team_id: str, channel_id: str, thread_ts: str
     ) -> ThreadRecord | None:
         async with self._session() as session:
             row = await session.scalar(
@@ -120,7 +133,7 @@ class Repository:
             return _thread(row) if row else None
 
     async def get_or_create_thread(
-        self, team_id: str, channel_id: str, thread_ts: str, assistant_id: str
+        self, *, team_id: str, channel_id: str, thread_ts: str, assistant_id: str
     ) -> tuple[ThreadRecord, bool]:
         """The thread's record and whether this call created it (first writer wins)."""
         now = utcnow()
@@ -139,7 +152,7 @@ class Repository:
         async with self._session.begin() as session:
             result: Any = await session.execute(stmt)
             created = bool(result.rowcount)
-        record = await self.get_thread(team_id, channel_id, thread_ts)
+        record = await self.get_thread(team_id=team_id, channel_id=channel_id, thread_ts=thread_ts)
         assert record is not None
         return record, created
 
@@ -151,14 +164,73 @@ class Repository:
                 .values(conversation_id=conversation_id, updated_at=utcnow())
             )
 
+    # -- thread files -------------------------------------------------------------------------
+    async def thread_files(
+        self, *, team_id: str, channel_id: str, thread_ts: str
+    ) -> list[ThreadFileRecord]:
+        """The files a thread has shared with GLM, oldest first."""
+        async with self._session() as session:
+            rows = await session.scalars(
+                select(ThreadFile)
+                .where(
+                    ThreadFile.team_id == team_id,
+                    ThreadFile.channel_id == channel_id,
+                    ThreadFile.thread_ts == thread_ts,
+                )
+                .order_by(ThreadFile.id)
+            )
+            return [
+                ThreadFileRecord(r.slack_file_id, r.glm_file_id, r.name, r.kind, r.mimetype, r.size)
+                for r in rows
+            ]
+
+    async def add_thread_file(
+        self, *, team_id: str, channel_id: str, thread_ts: str, record: ThreadFileRecord
+    ) -> None:
+        """Remember a file of a thread (the first record of a Slack file id wins)."""
+        stmt = (
+            self._insert(ThreadFile)
+            .values(
+                team_id=team_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                slack_file_id=record.slack_file_id,
+                glm_file_id=record.glm_file_id,
+                name=record.name[:255],
+                kind=record.kind,
+                mimetype=record.mimetype[:128],
+                size=record.size,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(
+                index_elements=["team_id", "channel_id", "thread_ts", "slack_file_id"]
+            )
+        )
+        async with self._session.begin() as session:
+            await session.execute(stmt)
+
+    async def forget_thread_files(
+        self, *, team_id: str, channel_id: str, thread_ts: str, glm_file_ids: Sequence[str]
+    ) -> None:
+        """Drop files GLM no longer has, so later turns stop attaching them."""
+        async with self._session.begin() as session:
+            await session.execute(
+                delete(ThreadFile).where(
+                    ThreadFile.team_id == team_id,
+                    ThreadFile.channel_id == channel_id,
+                    ThreadFile.thread_ts == thread_ts,
+                    ThreadFile.glm_file_id.in_(list(glm_file_ids)),
+                )
+            )
+
     # -- channel settings -------------------------------------------------------------------
-    async def get_channel_assistant(self, team_id: str, channel_id: str) -> str | None:
+    async def get_channel_assistant(self, *, team_id: str, channel_id: str) -> str | None:
         async with self._session() as session:
             row = await session.get(ChannelSetting, (team_id, channel_id))
             return row.assistant_id if row else None
 
     async def set_channel_assistant(
-        self, team_id: str, channel_id: str, assistant_id: str | None, updated_by: str
+        self, *, team_id: str, channel_id: str, assistant_id: str | None, updated_by: str
     ) -> None:
         """Set (or, with ``None``, clear back to the configured default) a channel's agent."""
         async with self._session.begin() as session:
@@ -195,10 +267,12 @@ class Repository:
         assistant_id: str,
         question: str,
         instance_id: str | None = None,
+        lang: str | None = None,
     ) -> int:
         async with self._session.begin() as session:
             row = Reply(
                 instance_id=instance_id,
+                lang=lang,
                 turn_id=turn_id,
                 team_id=team_id,
                 channel_id=channel_id,
@@ -243,7 +317,7 @@ class Repository:
             )
 
     async def take_turn_ticket(
-        self, team_id: str, user_id: str, *, since: datetime, max_turns: int
+        self, *, team_id: str, user_id: str, since: datetime, max_turns: int
     ) -> list[datetime] | None:
         """Admit a turn if the user had fewer than ``max_turns`` since ``since``.
 
@@ -287,7 +361,7 @@ class Repository:
             rows = await session.scalars(select(Reply).where(Reply.status == status))
             return [_reply(r) for r in rows]
 
-    async def request_stop(self, turn_id: str, user_id: str, team_id: str) -> bool:
+    async def request_stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
         """Ask whichever instance streams ``turn_id`` to stop it (False: not streaming)."""
         async with self._session.begin() as session:
             result: Any = await session.execute(
@@ -325,7 +399,7 @@ class Repository:
             return bool(result.rowcount)
 
     # -- thread leases ------------------------------------------------------------------------
-    async def try_lease(self, key: str, holder: str, ttl: timedelta) -> bool:
+    async def try_lease(self, key: str, *, holder: str, ttl: timedelta) -> bool:
         """Take or renew the lease on a thread; False while another holder's lease is live."""
         now = utcnow()
         stmt = self._insert(ThreadLease).values(key=key[:160], holder=holder, expires_at=now + ttl)
@@ -349,7 +423,7 @@ class Repository:
             )
             return int(result.rowcount or 0)
 
-    async def release_lease(self, key: str, holder: str) -> None:
+    async def release_lease(self, key: str, *, holder: str) -> None:
         async with self._session.begin() as session:
             await session.execute(
                 delete(ThreadLease).where(
@@ -388,4 +462,4 @@ class Repository:
             return _reply(row) if row else None
 
 
-__all__ = ["ReplyRecord", "Repository", "ThreadRecord"]
+__all__ = ["ReplyRecord", "Repository", "ThreadFileRecord", "ThreadRecord"]

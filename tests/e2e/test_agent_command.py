@@ -58,7 +58,7 @@ async def ask(
     event: JSON,
 ) -> JSON:
     """Deliver one message event, wait until it is handled, return the GLM request body."""
-    before_handled = bot.bot.conversations.handled
+    before_handled = bot.executor.finished
     before_requests = len(glm.requests)
     await bot.slack.event(event)
     await bot.wait_handled(before_handled + 1)
@@ -67,7 +67,7 @@ async def ask(
 
 
 async def stored(bot: RunningBot, channel: str = "C0001", team: str = "T0001") -> str | None:
-    return await bot.bot.repo.get_channel_assistant(team, channel)
+    return await bot.bot.repo.get_channel_assistant(team_id=team, channel_id=channel)
 
 
 def select_element(body: JSON) -> JSON:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import RunningBot
-from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event, message_event
+from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope, mention_event, message_event
 
 CHATGLM = "65940acff94777010aa6b796"
 
@@ -33,8 +33,11 @@ async def test_mention_gets_streamed_threaded_reply(
     context = [b for b in final.blocks if b["type"] == "context"]
     assert "ChatGLM" in context[0]["elements"][0]["text"]
     assert not any(b["type"] == "actions" for b in final.blocks)
-    # life was shown before the answer, and cleared at the end
-    assert fake_slack.status_history[0][2] == "is thinking…" if fake_slack.status_history else True
+    # life was shown before the answer ("is thinking…" first), and cleared at the end
+    history = [s for c, t, s in fake_slack.status_history if (c, t) == ("C0001", event["ts"])]
+    assert history, fake_slack.describe_calls()
+    assert history[0] == "is thinking…"
+    assert history[-1] == ""
     assert fake_slack.statuses[("C0001", event["ts"])] == ""
 
     (request,) = fake_glm.requests
@@ -137,20 +140,34 @@ async def test_retry_and_double_delivery_answer_once(
     assert len(bot_messages(fake_slack, "C0001", root["ts"])) == 2
 
 
-async def test_bad_signature_is_rejected(running_bot: RunningBot, fake_glm: FakeGLM) -> None:
+async def test_bad_signature_is_rejected(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
     import json
+    import time
 
-    body = json.dumps({"type": "event_callback", "event": mention_event("sneaky")})
+    sneaky = mention_event("sneaky")
+    envelope = event_envelope(sneaky, event_id="EvSneaky")
     resp = await running_bot.slack.raw(
-        body.encode(),
+        json.dumps(envelope).encode(),
         {
             "Content-Type": "application/json",
-            "X-Slack-Request-Timestamp": "1",
+            "X-Slack-Request-Timestamp": str(int(time.time())),
             "X-Slack-Signature": "v0=deadbeef",
         },
     )
     assert resp.status == 401
-    assert fake_glm.requests == []
+
+    # Handling is asynchronous: synchronise on a genuine message in the same thread. Turns of one
+    # thread run in delivery order, so once it is answered the forged one would have been too.
+    marker = mention_event("genuine", thread_ts=sneaky["ts"])
+    await running_bot.slack.event(marker)
+    await running_bot.wait_handled(1)
+    await fake_slack.wait_for(
+        lambda f: len(f.thread_replies_by_bot("C0001", sneaky["ts"])) >= 1, what="the reply"
+    )
+    assert [r.user_text for r in fake_glm.requests] == ["genuine"]
+    assert running_bot.executor.finished == 1
 
 
 async def test_healthz(running_bot: RunningBot) -> None:

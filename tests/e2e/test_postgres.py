@@ -49,13 +49,22 @@ async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
         claims = await asyncio.gather(*(repo.claim("event:Ev1") for _ in range(20)))
         assert claims.count(True) == 1
         created = await asyncio.gather(
-            *(repo.get_or_create_thread("T1", "C1", "1.000001", f"{i:024x}") for i in range(10))
+            *(
+                repo.get_or_create_thread(
+                    team_id="T1", channel_id="C1", thread_ts="1.000001", assistant_id=f"{i:024x}"
+                )
+                for i in range(10)
+            )
         )
         assert sum(1 for _, was_created in created if was_created) == 1
         assert len({record.assistant_id for record, _ in created}) == 1
-        await repo.set_channel_assistant("T1", "C1", "a" * 24, "U1")
-        await repo.set_channel_assistant("T1", "C1", "b" * 24, "U2")
-        assert await repo.get_channel_assistant("T1", "C1") == "b" * 24
+        await repo.set_channel_assistant(
+            team_id="T1", channel_id="C1", assistant_id="a" * 24, updated_by="U1"
+        )
+        await repo.set_channel_assistant(
+            team_id="T1", channel_id="C1", assistant_id="b" * 24, updated_by="U2"
+        )
+        assert await repo.get_channel_assistant(team_id="T1", channel_id="C1") == "b" * 24
     finally:
         await engine.dispose()
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +29,24 @@ def _retry_value(message) -> str | None:
                 if element.get("action_id") == RETRY_ACTION_ID:
                     return str(element["value"])
     return None
+
+
+async def _recorded_message_ts(bot_env: dict[str, str], question: str) -> tuple[str, ...]:
+    """The reply's Slack message ts once the bot has recorded it (read-only, bounded wait)."""
+    path = bot_env["DATABASE_URL"].split(":///", 1)[1]
+
+    def read() -> str | None:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute(
+                "SELECT message_ts FROM replies WHERE question = ?", (question,)
+            ).fetchone()
+        return row[0] if row else None
+
+    # No event says "committed": poll the database read-only, bounded by the timeout.
+    async with asyncio.timeout(10):
+        while not (recorded := await asyncio.to_thread(read)):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    return tuple(recorded.split())
 
 
 async def _send_mention(url: str, event: dict) -> None:
@@ -54,6 +74,8 @@ async def test_sigkill_mid_stream_is_finalised_with_retry_on_restart(
             timeout=10,
             what="the partial answer",
         )
+        # The normal case: the post was recorded before the crash, so recovery knows the message.
+        (recorded,) = await _recorded_message_ts(bot_env, "explain everything")
     finally:
         await crashed.kill()  # SIGKILL: no cleanup at all
 
@@ -68,9 +90,16 @@ async def test_sigkill_mid_stream_is_finalised_with_retry_on_restart(
             timeout=10,
             what="the interrupted reply with a Retry button",
         )
-        assert message.text.startswith("Half of an answer")
-        assert "interrupted" in message.text
-        assert "▍" not in message.text
+        assert message.ts == recorded, "the recorded message itself was finalised"
+        assert message.text == (
+            "Half of an answer\n\n:octagonal_sign: _This answer was interrupted because the bot "
+            "restarted. Press Retry to ask again._"
+        )
+        assert not any(b["type"] == "context" and "hourglass" in str(b) for b in message.blocks)
+        # recovery read that one message back (its _fetch), not the whole thread
+        (read,) = fake_slack.calls_to("conversations.replies")
+        assert (read.args["oldest"], read.args["latest"]) == (recorded, recorded)
+        assert len(fake_slack.thread_replies_by_bot("C0001", event["ts"])) == 1, "no extra post"
         interrupted = await survivor.bot.repo.replies_with_status("interrupted")
         assert [r.question for r in interrupted] == ["explain everything"]
 
@@ -98,6 +127,56 @@ async def test_sigkill_mid_stream_is_finalised_with_retry_on_restart(
     replies = fake_slack.thread_replies_by_bot("C0001", event["ts"])
     assert replies[-1].text == "The whole answer."
     assert _retry_value(fake_slack.message("C0001", message.ts)) is None, "button removed"
+
+
+async def test_sigkill_then_the_reply_deleted_gets_a_notice_with_retry(
+    tmp_path: Path,
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    fake_glm.enqueue(Reply(chunks=["Gone ", "soon", " never sent"], stall_after=2))
+    crashed = await BotProcess(tmp_path, **_settings(bot_env)).start()
+    event = mention_event("a question whose answer vanished")
+    try:
+        await _send_mention(crashed.url, event)
+        (recorded,) = await _recorded_message_ts(bot_env, "a question whose answer vanished")
+    finally:
+        await crashed.kill()
+    # Someone deleted the half-written reply while no bot was running.
+    async with (
+        aiohttp.ClientSession(trust_env=False) as session,
+        session.post(
+            fake_slack.api_url + "chat.delete",
+            json={"channel": "C0001", "ts": recorded},
+            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+        ) as resp,
+    ):
+        assert (await resp.json())["ok"] is True
+
+    monkeypatch.setenv("INSTANCE_HEARTBEAT_SECONDS", "0.3")
+    before = len(fake_slack.calls)
+    survivor = await RunningBot().start()
+    try:
+        notice = await fake_slack.wait_for(
+            lambda f: next(
+                (m for m in f.thread_replies_by_bot("C0001", event["ts"]) if _retry_value(m)),
+                None,
+            ),
+            timeout=10,
+            what="the interrupted notice with a Retry button",
+        )
+    finally:
+        await survivor.stop()
+    assert notice.ts != recorded
+    assert notice.text == (
+        ":octagonal_sign: _This answer was interrupted because the bot restarted. "
+        "Press Retry to ask again._"
+    )
+    (read,) = fake_slack.calls_to("conversations.replies")
+    assert read.args["latest"] == recorded
+    assert not [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
 
 
 async def test_sigterm_lets_running_answers_finish_then_exits_0(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import aiohttp
+
 from tests.conftest import RunningBot
 from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event
 
@@ -34,20 +36,45 @@ async def test_msg_too_long_makes_the_reply_continue_in_a_new_message(
     await _healthy(running_bot)
 
 
-async def test_reply_deleted_mid_stream_stops_the_turn_cleanly(
+async def _delete_as_a_person(fake_slack: FakeSlack, channel: str, ts: str) -> None:
+    """Someone removes the reply in Slack (a real ``chat.delete`` on the fake)."""
+    async with (
+        aiohttp.ClientSession(trust_env=False) as session,
+        session.post(
+            fake_slack.api_url + "chat.delete",
+            json={"channel": channel, "ts": ts},
+            headers={"Authorization": f"Bearer {fake_slack.token}"},
+        ) as resp,
+    ):
+        assert (await resp.json())["ok"] is True
+
+
+async def test_reply_deleted_mid_stream_stops_the_turn_and_closes_the_upstream(
     running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
+    # GLM would go on for 200 more chunks (about 4 s); the reply is deleted after the first.
     gate = asyncio.Event()
-    fake_glm.enqueue(Reply(chunks=["first part ", "second part"], stall_after=1, gate=gate))
+    chunks = ["first part. "] + [f"more {i}. " for i in range(200)]
+    reply = Reply(chunks=chunks, stall_after=1, gate=gate, chunk_delay=0.02)
+    fake_glm.enqueue(reply)
     event = mention_event("delete me")
     await running_bot.slack.event(event)
     call = await fake_slack.wait_for_call("chat.postMessage")
-    fake_slack.fail("chat.update", "message_not_found", times=100)
+    assert call.args["thread_ts"] == event["ts"]
+    ts = str(call.response["ts"])
+    await _delete_as_a_person(fake_slack, "C0001", ts)
     gate.set()
+
+    # Slack says message_not_found on the next edit: the turn stops and hangs up on GLM early.
+    stream = await fake_glm.wait_for_stream_state("client_closed", "completed", timeout=10)
+    assert stream.state == "client_closed", fake_glm.describe()
+    assert len(stream.events) < len(chunks), "the bot hung up before GLM's last chunk"
     await running_bot.wait_handled(1)
-    failed = await running_bot.bot.repo.replies_with_status("failed")
-    assert [r.turn_id for r in failed] and call.args["thread_ts"] == event["ts"]
-    fake_slack.fail("chat.update", "message_not_found", times=0)
+    edits = fake_slack.calls_to("chat.update")
+    assert edits and edits[-1].response["error"] == "message_not_found"
+    (failed,) = await running_bot.bot.repo.replies_with_status("failed")
+    assert failed.message_ts == (ts,)
+    assert fake_slack.thread_replies_by_bot("C0001", event["ts"]) == [], "nothing re-posted"
     await _healthy(running_bot)
     # and the bot still answers the next question
     nxt = mention_event("still there?")

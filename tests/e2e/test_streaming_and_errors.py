@@ -80,10 +80,12 @@ async def test_mention_in_a_human_thread_sends_the_thread_as_context(
     await running_bot.slack.event(event)
     await running_bot.wait_handled(1)
 
-    text = fake_glm.requests[0].user_text
-    assert "Should we ship on Friday?" in text
-    assert "[bob]: Only if QA signs off." in text or "bob" in text
-    assert text.rstrip().endswith("what do you think?")
+    assert fake_glm.requests[0].user_text == (
+        "This Slack thread started with: [alice]: Should we ship on Friday?\n\n"
+        "Latest messages in this thread before the question, oldest first:\n"
+        "[bob]: Only if QA signs off.\n\n"
+        "Question from alice: what do you think?"
+    )
     assert fake_slack.thread_replies_by_bot("C0001", root), "answered in that thread"
 
     # Later replies in that thread continue without a mention, and without re-sending context.
@@ -320,3 +322,90 @@ async def test_a_chinese_slack_user_is_answered_in_chinese(
     await running_bot.slack.event(empty)
     await running_bot.wait_handled(3)
     assert only_reply(fake_slack, empty).text.startswith("你好！@我并提问")
+
+
+async def test_reasoning_before_a_stray_close_tag_is_taken_back_even_after_it_was_shown(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """Some chat templates open ``<think>`` in the prompt: the stream starts with reasoning and
+    only ``</think>`` says so. What was already shown (here over two messages) is taken back."""
+    reasoning = [f"Let me plan the greeting, step {i}. " * 3 for i in range(60)]  # > 1 message
+    gate = asyncio.Event()
+    fake_glm.enqueue(
+        Reply(chunks=[*reasoning, "</think>Hello!"], stall_after=len(reasoning), gate=gate)
+    )
+    event = mention_event("greet me")
+    await running_bot.slack.event(event)
+    await fake_slack.wait_for(
+        lambda f: (
+            len(f.thread_replies_by_bot(event["channel"], event["ts"])) >= 2
+            and any(
+                "step 59" in m.text for m in f.thread_replies_by_bot(event["channel"], event["ts"])
+            )
+        )
+    )
+    gate.set()
+    await running_bot.wait_handled(1)
+
+    replies = fake_slack.thread_replies_by_bot(event["channel"], event["ts"])
+    assert [m.text for m in replies] == ["Hello!"], fake_slack.describe_calls()
+    assert fake_slack.calls_to("chat.delete"), "the continuation holding reasoning is deleted"
+
+
+def _long_human_thread(fake_slack: FakeSlack, replies: int) -> str:
+    root = fake_slack.add_message("C0001", "Topic: the Friday release", user="U0002")
+    for i in range(replies):
+        fake_slack.add_message("C0001", f"reply {i}", user="U0002", thread_ts=root)
+    return root
+
+
+def _context_lines(prompt: str) -> list[str]:
+    return [line for line in prompt.splitlines() if line.startswith("[bob]: reply ")]
+
+
+async def test_joining_a_long_thread_sends_the_messages_just_before_the_mention(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    root = _long_human_thread(fake_slack, 61)  # 62 messages with the root
+    event = mention_event("summarise please", thread_ts=root)
+    fake_slack.add_message("C0001", "written after the mention", user="U0002", thread_ts=root)
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+
+    prompt = fake_glm.requests[0].user_text
+    assert prompt.startswith(
+        "This Slack thread started with: [bob]: Topic: the Friday release\n\n"
+        "Latest messages in this thread before the question, oldest first:\n"
+    )
+    assert _context_lines(prompt) == [f"[bob]: reply {i}" for i in range(41, 61)]
+    assert "written after the mention" not in prompt
+    assert prompt.endswith("Question from alice: summarise please")
+
+
+async def test_under_the_non_marketplace_page_cap_the_thread_is_still_read_to_its_end(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    fake_slack.history_page_cap = 15
+    root = _long_human_thread(fake_slack, 61)
+    await running_bot.slack.event(mention_event("summarise please", thread_ts=root))
+    await running_bot.wait_handled(1)
+
+    prompt = fake_glm.requests[0].user_text
+    assert _context_lines(prompt) == [f"[bob]: reply {i}" for i in range(41, 61)]
+    assert len(fake_slack.calls_to("conversations.replies")) == 5  # 62 messages / 15 a page
+
+
+async def test_when_slack_stops_the_paging_the_model_is_told_the_slice_is_partial(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    fake_slack.history_page_cap = 15
+    fake_slack.fail("conversations.replies", retry_after=60, when=lambda args: "cursor" in args)
+    root = _long_human_thread(fake_slack, 61)
+    event = mention_event("summarise please", thread_ts=root)
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+
+    prompt = fake_glm.requests[0].user_text
+    assert "The start of this thread (Slack let us read only part of it), oldest first:" in prompt
+    assert _context_lines(prompt) == [f"[bob]: reply {i}" for i in range(14)]
+    assert fake_slack.thread_replies_by_bot("C0001", root), "answered all the same"

@@ -11,8 +11,9 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from bot.slack.blocks import CURSOR
-from bot.slack.render import render_reply
 from tests.conftest import RunningBot
 from tests.fakes import Call, FakeGLM, FakeSlack, Message, Reply, mention_event
 
@@ -210,15 +211,22 @@ async def test_reasoning_is_never_shown_and_box_tags_are_unwrapped(
 # -- (f) a long answer over several messages ----------------------------------------------------
 
 
-def long_answer() -> str:
-    """About 12,000 characters: prose, a long fenced code block, more prose."""
+def long_answer_parts() -> tuple[list[str], list[str], list[str]]:
+    """Prose paragraphs, the lines of a long code block, more prose: plain text that Slack
+    shows exactly as written (no markup, nothing to escape)."""
     para = " ".join(f"Sentence {{n}}.{i} explains one more detail of the plan." for i in range(8))
     before = [para.format(n=n) for n in range(10)]
-    code = "\n".join(
+    code = ["def plan():"] + [
         f"    total_{i:03d} = compute(step={i}, scale=2.5)  # line {i}" for i in range(110)
-    )
+    ]
     after = [para.format(n=n) for n in range(100, 105)]
-    return "\n\n".join([*before, "```python\ndef plan():\n" + code + "\n```", *after]) + "\n"
+    return before, code, after
+
+
+def long_answer() -> str:
+    """About 12,000 characters: prose, a long fenced code block, more prose."""
+    before, code, after = long_answer_parts()
+    return "\n\n".join([*before, "```python\n" + "\n".join(code) + "\n```", *after]) + "\n"
 
 
 def content_lines(mrkdwn: str) -> list[str]:
@@ -245,7 +253,10 @@ async def test_long_answer_is_split_over_messages_without_loss_or_duplication(
         fences = [line for line in text.splitlines() if line.lstrip().startswith("```")]
         assert len(fences) % 2 == 0, f"unbalanced fences in:\n{text}"
     got = [line for text in texts for line in content_lines(text)]
-    assert got == content_lines(render_reply(answer))
+    # What the reader sees: every paragraph and code line once, in order; Slack fences carry no
+    # language tag, so "```python" shows as a bare fence (dropped by content_lines).
+    before, code, after = long_answer_parts()
+    assert got == [*before, *code, *after]
 
 
 # -- (g) rate limits and a server error on the final edit ---------------------------------------
@@ -286,7 +297,19 @@ async def test_long_answer_heavy_in_escaped_characters_loses_nothing(
     texts = [m.text for m in fake_slack.thread_replies_by_bot("C0001", event["ts"])]
     assert all(len(text) <= 3000 for text in texts)
     got = [line for text in texts for line in content_lines(text)]
-    assert got == content_lines(render_reply(answer))
+    # Slack mrkdwn escapes &, < and > even inside code blocks, so the reader sees the HTML as
+    # written: "&lt;" in the source is sent as "&amp;lt;" and shows as "&lt;".
+    expected_rows = [
+        f'&lt;tr&gt;&lt;td class="c{i}"&gt;&amp;lt;{i}&amp;gt; &amp;amp; more&lt;/td&gt;&lt;/tr&gt;'
+        for i in range(120)
+    ]
+    assert got == [
+        "An HTML table:",
+        "&lt;table&gt;",
+        *expected_rows,
+        "&lt;/table&gt;",
+        "That is all.",
+    ]
 
 
 async def test_final_message_lands_as_plain_text_when_slack_refuses_its_blocks(
@@ -314,3 +337,62 @@ async def test_final_message_lands_as_plain_text_when_slack_refuses_its_blocks(
     assert not any(b["type"] in ("actions", "image") for b in reply.blocks or [])
     done = await running_bot.bot.repo.replies_with_status("done")
     assert len(done) == 1
+
+
+# -- (h) tool activity in the reader's language -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "searching", "drawing"),
+    [
+        ("en-US", "Searching the web: 巴黎 2024 奖牌榜", "Drawing: 金牌榜海报"),
+        ("zh-CN", "正在搜索网页：巴黎 2024 奖牌榜", "正在画图：金牌榜海报"),
+    ],
+)
+async def test_tool_activity_is_shown_in_the_readers_language(
+    running_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    locale: str,
+    searching: str,
+    drawing: str,
+) -> None:
+    fake_slack.add_user("U0LANG", name="mei", locale=locale)
+    search_gate, draw_gate = asyncio.Event(), asyncio.Event()
+    fake_glm.enqueue(
+        Reply(
+            chunks=["金牌榜", "如下。"],
+            tool_calls=[(0, Reply.tool("web_browser", input='search("巴黎 2024 奖牌榜")'))],
+            stall_after=1,  # the search is under way, no text yet: the thread status says so
+            gate=search_gate,
+        )
+    )
+    event = mention_event("谁赢了？", user="U0LANG")
+    await running_bot.slack.event(event)
+    await fake_slack.wait_for(
+        lambda f: f.statuses.get(("C0001", event["ts"])) == searching,
+        what="the search activity in the thread status",
+    )
+    search_gate.set()
+    await running_bot.wait_handled(1)
+
+    # Once text is showing, the activity is a context line under it while streaming.
+    fake_glm.enqueue(
+        Reply(
+            chunks=["海报", "画好了。"],
+            tool_calls=[(1, Reply.tool("drawing_tool", input="金牌榜海报"))],
+            stall_after=2,
+            gate=draw_gate,
+        )
+    )
+    follow = mention_event("画一张海报", user="U0LANG", thread_ts=event["ts"])
+    await running_bot.slack.event(follow)
+    await fake_slack.wait_for(
+        lambda f: any(shows_activity(c, drawing) for c in f.calls),
+        what="the drawing activity under the streaming text",
+    )
+    draw_gate.set()
+    await running_bot.wait_handled(2)
+    first, second = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert first.text == "金牌榜如下。"
+    assert second.text == "海报画好了。"

@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from .glm_files import GLMFilesMixin
+
 __all__ = [
     "ERROR_MESSAGES",
     "OFFICIAL_ASSISTANTS",
@@ -72,8 +74,15 @@ def error_body(code: str, message: str | None = None, *, flat: bool = False) -> 
 class Reply:
     """Script for one ``/assistant`` answer (what the next request in the queue receives).
 
-    Counters ``fail_after`` / ``drop_after`` / ``stall_after`` count emitted ``data:`` events,
-    text and tool-call chunks alike, before the final chunk.
+    Counters ``fail_after`` / ``drop_after`` / ``stall_after`` / ``garbage_after`` /
+    ``error_after`` count emitted ``data:`` events, text and tool-call chunks alike, before the
+    final chunk.
+
+    Endings (wire notes §0, §2.1, §2.7, §8): by default the completed chunk then EOF;
+    ``done_marker`` adds ``data: [DONE]``; ``final_chunk=False`` leaves out the completed chunk
+    (the stream ends at EOF, or at ``[DONE]``). ``garbage_after`` sends an event whose JSON is
+    cut in half (as a broken proxy would) and goes on; ``error_after`` sends the generic
+    ``data: {"error":{"code","message"}}`` event (code ``error_code``) and ends the stream.
     """
 
     chunks: list[str] = field(default_factory=lambda: ["Hello", " from", " GLM."])
@@ -91,6 +100,10 @@ class Reply:
     stall_after: int | None = None
     gate: asyncio.Event | None = None
     conversation_id: str | None = None
+    final_chunk: bool = True
+    garbage_after: int | None = None
+    error_after: int | None = None
+    error_code: str = "1302"
 
     def __post_init__(self) -> None:
         if self.stall_after is not None and self.gate is None:
@@ -133,6 +146,25 @@ class GLMRequest:
     @property
     def user_text(self) -> str:
         return _user_text(self.body)
+
+    @property
+    def image_urls(self) -> list[str]:
+        """``image_url`` parts of the last user message (multimodal content)."""
+        messages = self.body.get("messages") or [{}]
+        content = messages[-1].get("content") if isinstance(messages[-1], dict) else None
+        if not isinstance(content, list):
+            return []
+        return [
+            str(p["image_url"].get("url"))
+            for p in content
+            if isinstance(p, dict)
+            and p.get("type") == "image_url"
+            and isinstance(p.get("image_url"), dict)
+        ]
+
+    @property
+    def attachment_ids(self) -> list[str]:
+        return [str(a.get("file_id")) for a in self.body.get("attachments") or []]
 
 
 @dataclass
@@ -202,7 +234,7 @@ OFFICIAL_ASSISTANTS: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
-class FakeGLM:
+class FakeGLM(GLMFilesMixin):
     """Fake ``{base}/assistant`` (+ ``/assistant/list``, ``/assistant/conversation/list``).
 
     ``unknown_conversation`` decides what an unknown ``conversation_id`` gets; the real behaviour
@@ -216,6 +248,8 @@ class FakeGLM:
         self.default_reply: Callable[[GLMRequest], Reply] = _echo_reply
         self.requests: list[GLMRequest] = []
         self.other_requests: list[GLMRequest] = []
+        # ``starter_prompts`` that /assistant/list reports per assistant id (default: none).
+        self.starter_prompts: dict[str, list[str]] = {}
         self.streams: list[GLMStream] = []
         self.conversations: dict[str, list[JSON]] = {}
         self._conv_meta: dict[str, _Conversation] = {}
@@ -225,11 +259,14 @@ class FakeGLM:
         self._last_created = 0
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._init_files()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> FakeGLM:
-        app = web.Application()
+        # Inline images make /assistant bodies large (a 5 MB image is ~7 MB of base64).
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self._add_file_routes(app)
         app.router.add_post("/api/paas/v4/assistant", self._handle_assistant)
         app.router.add_post("/api/paas/v4/assistant/list", self._handle_list)
         app.router.add_post("/api/paas/v4/assistant/conversation/list", self._handle_conv_list)
@@ -412,6 +449,8 @@ class FakeGLM:
             return 400, "1214", "messages参数非法。请检查文档。"
         if body.get("stream") is not True:
             return 400, "1212", ERROR_MESSAGES["1212"]
+        if self._invalid_attachments(body):
+            return 400, "1214", "attachments参数非法。请检查文档。"
         for key, lo, hi in (("request_id", 6, 64), ("user_id", 6, 128)):
             value = body.get(key)
             if value is not None and (not isinstance(value, str) or not lo <= len(value) <= hi):
@@ -466,12 +505,20 @@ class FakeGLM:
                     if request.transport is not None:
                         request.transport.abort()  # no terminating chunk: the client sees a cut
                     return resp
+                if pos == reply.garbage_after:
+                    data = json.dumps(self._delta_chunk(stream, plan[0] if plan else {}))
+                    await resp.write(f"data: {data[: len(data) // 2]}\n\n".encode())
+                if pos == reply.error_after:
+                    await self._send(resp, stream, error_body(reply.error_code))
+                    stream.state = "failed"
+                    break
                 if pos == reply.fail_after:
                     await self._send(resp, stream, self._failed_chunk(stream))
                     stream.state = "failed"
                     break
                 if pos == len(plan):
-                    await self._send(resp, stream, self._final_chunk(stream))
+                    if reply.final_chunk:
+                        await self._send(resp, stream, self._final_chunk(stream))
                     stream.state = "completed"
                     break
                 if pos and reply.chunk_delay:
@@ -568,6 +615,8 @@ class FakeGLM:
             return await self._finish(req, _json_error(*auth))
         wanted = req.body.get("assistant_id_list") or []
         data = [_assistant_info(*a) for a in OFFICIAL_ASSISTANTS if not wanted or a[0] in wanted]
+        for item in data:
+            item["starter_prompts"] = list(self.starter_prompts.get(item["assistant_id"], []))
         body = {"success": True, "code": 200, "msg": "操作成功", "data": data}
         return await self._finish(req, web.json_response(body))
 

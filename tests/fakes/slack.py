@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .slack_files import FILE_HANDLERS, SlackFilesMixin
 from .ts import TsClock, default_clock, ts_to_micros
 
 __all__ = ["Call", "Ephemeral", "FakeSlack", "Message", "ResponseUrlPost", "TokenBucket"]
@@ -33,6 +34,7 @@ JSON = dict[str, Any]
 # Budgets enforced by ``enforce_rate_limits`` (workspace-wide for updates, per channel for posts).
 _RATE_LIMITED_UPDATE = "chat.update"
 _RATE_LIMITED_POST = "chat.postMessage"
+STREAM_TEXT_LIMIT = 12_000  # markdown_text per chat.*Stream call
 
 
 @dataclass
@@ -145,7 +147,7 @@ class TokenBucket:
         return max(1, math.ceil((1 - self._tokens) / self.rate))
 
 
-class FakeSlack:
+class FakeSlack(SlackFilesMixin):
     """Fake Slack Web API + response_url receiver on ``127.0.0.1:<random port>``."""
 
     def __init__(self, *, token: str = "xoxb-test-token", clock: TsClock | None = None) -> None:
@@ -157,6 +159,9 @@ class FakeSlack:
         self.bot_user_name = "glm"
         self.app_id = "A0001"
         self.max_text_len = 4000
+        # Commercially distributed non-Marketplace apps get at most 15 objects per
+        # conversations.replies/history call (docs/slack-platform-and-peers.md §3.1); None = off.
+        self.history_page_cap: int | None = None
         self.ts_clock = clock or default_clock
         self.calls: list[Call] = []
         self.responses: list[ResponseUrlPost] = []
@@ -167,6 +172,15 @@ class FakeSlack:
         self.users: dict[str, JSON] = {}
         self.channels: dict[str, JSON] = {}
         self.rate_limited: Counter[str] = Counter()
+        # Agent surface (Messages tab): prompts per DM channel, titles per (channel, thread).
+        self.suggested_prompts: dict[str, JSON] = {}
+        # Native streams: Slack closes them on its own after idle time or a lifetime (None: never).
+        self.stream_idle_timeout: float | None = None
+        self.stream_lifetime: float | None = None
+        self._stream_clock: Callable[[], float] = time.monotonic
+        self._stream_times: dict[tuple[str, str], tuple[float, float]] = {}
+        self._stream_buckets: dict[str, TokenBucket] = {}
+        self.titles: dict[tuple[str, str], str] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
@@ -180,6 +194,7 @@ class FakeSlack:
         self.socket_acks: list[JSON] = []
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._init_files()
         self.add_user("U0001", name="alice", real_name="Alice Example")
         self.add_user("U0002", name="bob", real_name="Bob Example", tz="Asia/Shanghai")
         self.add_channel("C0001", name="general")
@@ -191,6 +206,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{id}", self._handle_response_url)
         app.router.add_get("/socket-mode", self._handle_socket)
+        self._add_file_routes(app)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -433,6 +449,9 @@ class FakeSlack:
         return None
 
     def _rate_limit(self, method: str, args: JSON) -> int | None:
+        stream_bucket = self._stream_buckets.get(method)
+        if stream_bucket is not None:
+            return stream_bucket.take()
         if method == _RATE_LIMITED_UPDATE and self._update_bucket is not None:
             return self._update_bucket.take()
         if method == _RATE_LIMITED_POST and self._post_limits is not None:
@@ -514,6 +533,8 @@ class FakeSlack:
         finally:
             if ws in self.sockets:
                 self.sockets.remove(ws)
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._notify())  # tests wait for the bot to hang up
         return ws
 
     async def socket_send(
@@ -577,6 +598,8 @@ class FakeSlack:
             return {"ok": False, "error": "no_text"}
         if self._too_long(args):
             return {"ok": False, "error": "msg_too_long"}
+        if _bad_context_actions(blocks):
+            return {"ok": False, "error": "invalid_blocks"}
         msg = Message(
             channel=channel,
             ts=self.ts_clock.next(),
@@ -597,10 +620,13 @@ class FakeSlack:
             return {"ok": False, "error": "cant_update_message"}
         if self._too_long(args):
             return {"ok": False, "error": "msg_too_long"}
+        if _bad_context_actions(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         if "text" in args:
             msg.text = str(args["text"] or "")
         if "blocks" in args:
             msg.blocks = args["blocks"] or None
+        msg.streaming = False  # chat.update finalises a native stream (python-slack-sdk #1880)
         msg.edits.append({"text": msg.text, "blocks": msg.blocks, "edit_ts": self.ts_clock.next()})
         return {
             "ok": True,
@@ -675,6 +701,8 @@ class FakeSlack:
 
             thread = [m for m in thread if inside(m)]
         limit = int(args.get("limit") or 1000)
+        if self.history_page_cap is not None:
+            limit = min(limit, self.history_page_cap)
         offset = _decode_cursor(args.get("cursor"))
         page = thread[offset : offset + limit]
         has_more = offset + limit < len(thread)
@@ -694,9 +722,20 @@ class FakeSlack:
         return {"ok": True, "channel": self.channels[channel]}
 
     def _m_start_stream(self, args: JSON) -> JSON:
+        """chat.startStream (slack-platform-and-peers §2.7): a reply in a thread; in channels
+        Slack refuses it without ``recipient_user_id`` and ``recipient_team_id``."""
         channel = args.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        if not args.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not str(channel).startswith("D"):
+            if not args.get("recipient_user_id"):
+                return {"ok": False, "error": "missing_recipient_user_id"}
+            if not args.get("recipient_team_id"):
+                return {"ok": False, "error": "missing_recipient_team_id"}
+        if len(str(args.get("markdown_text") or "")) > STREAM_TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
         msg = Message(
             channel=channel,
             ts=self.ts_clock.next(),
@@ -705,26 +744,130 @@ class FakeSlack:
             thread_ts=args.get("thread_ts") or None,
             bot_id=self.bot_id,
             streaming=True,
+            blocks=_stream_blocks(args) or None,
         )
         self._channel(channel)[msg.ts] = msg
+        self._stream_times[(msg.channel, msg.ts)] = (self._stream_clock(),) * 2
         return {"ok": True, "channel": channel, "ts": msg.ts}
 
     def _m_append_stream(self, args: JSON, *, stop: bool = False) -> JSON:
         msg = self.message(str(args.get("channel")), str(args.get("ts")))
         if msg is None:
             return {"ok": False, "error": "message_not_found"}
+        if msg.streaming and self._stream_expired(msg):
+            msg.streaming = False  # Slack closed it: the message stays as it was
         if not msg.streaming:
             return {"ok": False, "error": "message_not_in_streaming_state"}
+        if len(str(args.get("markdown_text") or "")) > STREAM_TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
+        if stop and _bad_context_actions(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         msg.text += _stream_text(args)
+        extra = _stream_blocks(args)
+        if stop and isinstance(args.get("blocks"), list):
+            extra += args["blocks"]
+        if extra:
+            msg.blocks = [*(msg.blocks or []), *extra]
+        now = self._stream_clock()
+        started, _ = self._stream_times.get((msg.channel, msg.ts), (now, now))
+        self._stream_times[(msg.channel, msg.ts)] = (started, now)
         if stop:
             msg.streaming = False
-            if args.get("blocks"):
-                msg.blocks = args["blocks"]
             return {"ok": True, "channel": msg.channel, "ts": msg.ts, "message": msg.to_api()}
         return {"ok": True, "channel": msg.channel, "ts": msg.ts}
 
     def _m_stop_stream(self, args: JSON) -> JSON:
         return self._m_append_stream(args, stop=True)
+
+    def _stream_expired(self, msg: Message) -> bool:
+        started, last = self._stream_times.get((msg.channel, msg.ts), (0.0, 0.0))
+        now = self._stream_clock()
+        idle, lifetime = self.stream_idle_timeout, self.stream_lifetime
+        return (idle is not None and now - last > idle) or (
+            lifetime is not None and now - started > lifetime
+        )
+
+    def expire_stream(self, channel: str, ts: str) -> None:
+        """Close a native stream the way Slack does on its own (after minutes or idle time):
+        later appends and the stop get ``message_not_in_streaming_state``."""
+        msg = self.message(channel, ts)
+        if msg is not None:
+            msg.streaming = False
+
+    def enforce_stream_limits(
+        self,
+        start_stop_per_minute: float = 20,
+        start_stop_burst: float = 10,
+        append_per_minute: float = 100,
+        append_burst: float = 20,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Per-workspace buckets per method: startStream and stopStream Tier 2, appendStream
+        Tier 4 (§2.7; the burst sizes are the benchmark's assumption)."""
+        for method in ("chat.startStream", "chat.stopStream"):
+            self._stream_buckets[method] = TokenBucket(
+                start_stop_burst, start_stop_per_minute / 60.0, clock
+            )
+        self._stream_buckets["chat.appendStream"] = TokenBucket(
+            append_burst, append_per_minute / 60.0, clock
+        )
+
+    # -- agent surface (slack-platform-and-peers §2.5/§2.6) ---------------------------------
+
+    def _m_set_suggested_prompts(self, args: JSON) -> JSON:
+        """1–4 prompts of ``{title, message}``; an agent app's call *with* ``thread_ts``
+        answers ok but changes nothing (docs.slack.dev: it "will cause the call to silently
+        fail"), which is exactly the unpleasant part a test must catch."""
+        channel = args.get("channel_id")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        prompts = args.get("prompts")
+        if isinstance(prompts, str):
+            with contextlib.suppress(ValueError):
+                prompts = json.loads(prompts)
+        if (
+            not isinstance(prompts, list)
+            or not 1 <= len(prompts) <= 4
+            or not all(
+                isinstance(p, dict)
+                and isinstance(p.get("title"), str)
+                and p["title"].strip()
+                and isinstance(p.get("message"), str)
+                and p["message"].strip()
+                for p in prompts
+            )
+        ):
+            return {"ok": False, "error": "invalid_arguments"}
+        if args.get("thread_ts"):
+            return {"ok": True}
+        self.suggested_prompts[str(channel)] = {"title": args.get("title"), "prompts": prompts}
+        return {"ok": True}
+
+    def _m_set_title(self, args: JSON) -> JSON:
+        channel, thread_ts, title = args.get("channel_id"), args.get("thread_ts"), args.get("title")
+        if not channel or not thread_ts or not title:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.titles[(str(channel), str(thread_ts))] = str(title)
+        return {"ok": True}
+
+    def _m_history(self, args: JSON) -> JSON:
+        """Newest first, one page; a bot reads only channels it is a member of."""
+        channel = str(args.get("channel") or "")
+        info = self.channels.get(channel)
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if not info.get("is_member", True):
+            return {"ok": False, "error": "not_in_channel"}
+        top = [m for m in self.messages(channel) if not m.is_reply]
+        top.reverse()
+        limit = int(args.get("limit") or 100)
+        return {
+            "ok": True,
+            "messages": [m.to_api() for m in top[:limit]],
+            "has_more": len(top) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
 
 _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
@@ -740,7 +883,42 @@ _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "chat.startStream": FakeSlack._m_start_stream,
     "chat.appendStream": FakeSlack._m_append_stream,
     "chat.stopStream": FakeSlack._m_stop_stream,
+    **FILE_HANDLERS,
+    "assistant.threads.setSuggestedPrompts": FakeSlack._m_set_suggested_prompts,
+    "assistant.threads.setTitle": FakeSlack._m_set_title,
+    "conversations.history": FakeSlack._m_history,
 }
+
+
+def _bad_context_actions(blocks: Any) -> bool:
+    """Slack's rules for ``context_actions`` (docs.slack.dev/reference/block-kit/blocks/
+    context-actions-block, .../block-elements/feedback-buttons-element): 1–5 elements, each a
+    ``feedback_buttons`` or ``icon_button``; feedback buttons need both buttons, each with a
+    ``plain_text`` text of at most 75 characters and a value of at most 2,000."""
+    if not isinstance(blocks, list):
+        return False
+    for block in blocks:
+        if not isinstance(block, dict) or block.get("type") != "context_actions":
+            continue
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 5:
+            return True
+        for element in elements:
+            kind = element.get("type") if isinstance(element, dict) else None
+            if kind == "icon_button":
+                continue
+            if kind != "feedback_buttons":
+                return True
+            for side in ("positive_button", "negative_button"):
+                button = element.get(side)
+                if not isinstance(button, dict):
+                    return True
+                text, value = button.get("text") or {}, button.get("value")
+                if text.get("type") != "plain_text" or not 0 < len(str(text.get("text"))) <= 75:
+                    return True
+                if not isinstance(value, str) or not 0 < len(value) <= 2000:
+                    return True
+    return False
 
 
 async def _read_args(request: web.Request) -> JSON:
@@ -766,6 +944,15 @@ def _bearer(header: str | None) -> str | None:
     if header and header.startswith("Bearer "):
         return header[len("Bearer ") :].strip()
     return None
+
+
+def _stream_blocks(args: JSON) -> list[Any]:
+    """Blocks sent inside a stream as ``{"type": "blocks", "blocks": [...]}`` chunks."""
+    out: list[Any] = []
+    for chunk in args.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "blocks":
+            out.extend(chunk.get("blocks") or [])
+    return out
 
 
 def _stream_text(args: JSON) -> str:

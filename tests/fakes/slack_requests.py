@@ -24,13 +24,17 @@ from .ts import next_ts
 __all__ = [
     "BotResponse",
     "SlackSender",
+    "app_context_changed_event",
+    "app_home_opened_event",
     "block_actions_payload",
     "button_action",
     "event_envelope",
+    "feedback_click",
     "mention_event",
     "message_event",
     "next_event_id",
     "next_ts",
+    "person_authorizations",
     "sign",
 ]
 
@@ -230,8 +234,11 @@ def mention_event(
     thread_ts: str | None = None,
     bot_user_id: str = "UBOT",
     team: str = "T0001",
+    files: list[JSON] | None = None,
 ) -> JSON:
-    """An ``app_mention`` event; ``text`` gets the ``<@UBOT> `` prefix Slack puts there."""
+    """An ``app_mention`` event; ``text`` gets the ``<@UBOT> `` prefix Slack puts there.
+
+    ``files`` (objects from ``FakeSlack.add_file``) ride along as Slack sends them."""
     ts = ts or next_ts()
     full = f"<@{bot_user_id}> {text}"
     event: JSON = {
@@ -247,6 +254,9 @@ def mention_event(
     }
     if thread_ts:
         event["thread_ts"] = thread_ts
+    if files:
+        event["files"] = files
+        event["upload"] = False
     return event
 
 
@@ -262,9 +272,14 @@ def message_event(
     bot_id: str | None = None,
     parent_user_id: str | None = None,
     team: str = "T0001",
+    files: list[JSON] | None = None,
 ) -> JSON:
-    """A ``message`` event (``message.channels`` / ``message.im``), human or bot-authored."""
+    """A ``message`` event (``message.channels`` / ``message.im``), human or bot-authored.
+
+    With ``files``, it is a ``file_share`` message carrying them (Slack's shape)."""
     ts = ts or next_ts()
+    if files and subtype is None:
+        subtype = "file_share"
     event: JSON = {"type": "message", "text": text, "ts": ts}
     if subtype:
         event["subtype"] = subtype
@@ -279,6 +294,9 @@ def message_event(
         event["username"] = "classic-bot"
     event["blocks"] = _rich_text(text)
     event["team"] = team
+    if files:
+        event["files"] = files
+        event["upload"] = False
     if thread_ts:
         event["thread_ts"] = thread_ts
         if parent_user_id:
@@ -335,3 +353,95 @@ def block_actions_payload(
         "response_url": response_url,
         "actions": actions,
     }
+
+
+def app_home_opened_event(
+    *, user: str = "U0001", channel: str = "D0001", tab: str = "messages"
+) -> JSON:
+    """``app_home_opened`` as an agent app gets it when its Messages tab opens (§2.5)."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": next_ts(),
+    }
+
+
+def app_context_changed_event(
+    *,
+    channel_id: str | None = None,
+    message_in: tuple[str, str] | None = None,
+    team: str = "T0001",
+    user: str | None = None,
+    dm_channel: str | None = None,
+) -> JSON:
+    """``app_context_changed`` (docs.slack.dev/reference/events/app_context_changed): what the
+    person is viewing, as ``context.entities``; Slack's own example has no ``user`` or
+    ``channel``, so they are only added when asked for. No entities → ``"context": {}``."""
+    entities: list[JSON] = []
+    if message_in is not None:
+        entities.append(
+            {
+                "type": "slack#/types/message_context",
+                "value": {"channel_id": message_in[0], "message_ts": message_in[1]},
+                "team_id": team,
+            }
+        )
+    if channel_id is not None:
+        entities.append({"type": "slack#/types/channel_id", "value": channel_id, "team_id": team})
+    event: JSON = {
+        "type": "app_context_changed",
+        "context": {"entities": entities} if entities else {},
+    }
+    if user is not None:
+        event["user"] = user
+    if dm_channel is not None:
+        event["channel"] = dm_channel
+    event["event_ts"] = next_ts()
+    return event
+
+
+def person_authorizations(user: str = "U0001", team_id: str = "T0001") -> list[JSON]:
+    """The envelope's ``authorizations`` for a user-scoped event (``is_bot: false``)."""
+    return [
+        {
+            "enterprise_id": None,
+            "team_id": team_id,
+            "user_id": user,
+            "is_bot": False,
+            "is_enterprise_install": False,
+        }
+    ]
+
+
+def feedback_click(
+    message: JSON, *, positive: bool = True, user: str = "U0001", channel: str = "C0001"
+) -> JSON:
+    """The ``block_actions`` payload Slack sends when a 👍/👎 of ``message`` (as stored by the
+    fake: ``Message.to_api()``) is clicked: the action is of type ``feedback_buttons`` and carries
+    the clicked button's ``value`` (bolt-js ``FeedbackButtonsAction``)."""
+    for block in message.get("blocks") or []:
+        if block.get("type") != "context_actions":
+            continue
+        for element in block["elements"]:
+            if element.get("type") != "feedback_buttons":
+                continue
+            button = element["positive_button" if positive else "negative_button"]
+            action = {
+                "type": "feedback_buttons",
+                "action_id": element.get("action_id", ""),
+                "block_id": block.get("block_id", uuid.uuid4().hex[:5]),
+                "value": button["value"],
+                "text": button["text"],
+                "action_ts": next_ts(),
+            }
+            return block_actions_payload(
+                [action],
+                channel=channel,
+                message_ts=message["ts"],
+                user=user,
+                thread_ts=message.get("thread_ts"),
+                message=message,
+            )
+    raise AssertionError(f"no feedback buttons in {message}")

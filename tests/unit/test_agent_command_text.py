@@ -35,23 +35,54 @@ def _select(blocks: list[dict[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- picker
 
 
+# What the menu shows a person: "<number>. <official name>", then "<short name> · <title>".
+PICKER_OPTIONS = [
+    ("1. ChatGLM（官方）", "chatglm · ChatGLM", "65940acff94777010aa6b796"),
+    ("2. 数据分析（官方）", "data-analysis · Data analysis", "65a265419d72d299a9230616"),
+    ("3. 复杂流程图（官方）", "flowchart · Flowchart", "664dd7bd5bb3a13ba0f81668"),
+    ("4. 思维导图 MindMap（官方）", "mindmap · Mind map", "664e0cade018d633146de0d2"),
+    ("5. 提示词工程师（官方）", "prompt-engineer · Prompt engineer", "6654898292788e88ce9e7f4c"),
+    ("6. AI画图（官方）", "drawing · AI drawing", "66437ef3d920bdc5c60f338e"),
+    ("7. AI搜索（官方）", "search · AI search", "659e54b1b8006379b4b2abd6"),
+    ("8. PPT助手（官方）", "ppt · PPT assistant", "65d2f07bb2c10188f885bd89"),
+    ("9. arXiv论文速读（官方）", "arxiv · arXiv reader", "663058948bb259b7e8a22730"),
+    ("10. 程序员助手Sam（官方）", "programmer · Programmer Sam", "65a393b3619c6f13586246cd"),
+    ("11. 网文写手（官方）", "novelist · Web-novel writer", "65b356af6924a59d52832e54"),
+    ("12. 英语语法助手（官方）", "grammar · English grammar", "668fdd45405f2e3c9f71f832"),
+]
+
+# The catalogue as it reads in Slack (mrkdwn), in English and in 中文.
+CATALOGUE_EN = """\
+*1.* ChatGLM（官方） · `chatglm` — General chat with Qingyan, the default assistant.
+*2.* 数据分析（官方） · `data-analysis` — \
+Analyses uploaded files or described data, draws charts, runs simple code.
+*3.* 复杂流程图（官方） · `flowchart` — Turns a process description into a flowchart in seconds.
+*4.* 思维导图 MindMap（官方） · `mindmap` — Turns any complex concept into a mind map.
+*5.* 提示词工程师（官方） · `prompt-engineer` — \
+Structured-prompt expert that rewrites your prompt in one click.
+*6.* AI画图（官方） · `drawing` — Drawing companion that generates images from a description.
+*7.* AI搜索（官方） · `search` — \
+Searches the whole web, then analyses and summarises the results.
+*8.* PPT助手（官方） · `ppt` — \
+Slide-deck generator: edit the outline, chapters are filled in automatically.
+*9.* arXiv论文速读（官方） · `arxiv` — In-depth speed-reading of arXiv papers.
+*10.* 程序员助手Sam（官方） · `programmer` — Search engine for programming knowledge.
+*11.* 网文写手（官方） · `novelist` — Writes web fiction from ready-made templates.
+*12.* 英语语法助手（官方） · `grammar` — \
+Type a word to look it up, or a sentence to check its grammar with explanations."""
+
+
 def test_picker_has_all_agents_with_official_names_and_ids() -> None:
     menu = _select(picker_blocks(DEFAULT_AGENT, channel_id="C1", default=DEFAULT_AGENT))
 
     assert menu["type"] == "static_select"
     assert menu["action_id"] == SELECT_ACTION_ID
-    options = menu["options"]
-    assert len(options) == 12
-    for agent, option in zip(OFFICIAL_AGENTS, options, strict=True):
-        assert option["text"] == {
-            "type": "plain_text",
-            "text": f"{agent.number}. {agent.official_name}",
-            "emoji": True,
-        }
-        assert option["description"]["type"] == "plain_text"
-        assert option["description"]["text"].startswith(agent.short_name)
-        assert agent.title_en in option["description"]["text"]
-        assert option["value"] == agent.assistant_id
+    assert menu["placeholder"]["text"] == "Switch assistant"
+    assert [
+        (o["text"]["text"], o["description"]["text"], o["value"]) for o in menu["options"]
+    ] == PICKER_OPTIONS
+    for option in menu["options"]:
+        assert option["text"]["type"] == option["description"]["type"] == "plain_text"
 
 
 def test_picker_respects_block_kit_limits() -> None:
@@ -78,82 +109,140 @@ def test_picker_initial_option_is_the_current_official_agent() -> None:
 def test_picker_has_no_initial_option_for_a_custom_agent() -> None:
     blocks = picker_blocks(CUSTOM, channel_id="C1", default=DEFAULT_AGENT)
     assert "initial_option" not in _select(blocks)
-    section = blocks[0]["text"]["text"]
-    assert CUSTOM.assistant_id in section and "custom" in section
+    assert blocks[0]["text"]["text"] == (
+        "New threads in this channel use a custom agent (`0123456789abcdef01234567`).\n"
+        "Existing threads keep the assistant they started with."
+    )
 
 
 def test_picker_text_names_current_and_default() -> None:
-    text = picker_text(DEFAULT_AGENT, channel_id="C1", default=DEFAULT_AGENT)
-    assert "*ChatGLM（官方）*" in text and "(the default)" in text
-    text = picker_text(DRAWING, channel_id="D1", default=DEFAULT_AGENT)
-    assert "this DM" in text and "AI画图（官方）" in text and "default" not in text.split(".")[0]
+    assert picker_text(DEFAULT_AGENT, channel_id="C1", default=DEFAULT_AGENT) == (
+        "New threads in this channel use *ChatGLM（官方）* (`chatglm`) (the default). "
+        "Pick another with the menu or `/glm-agent <number or name>`."
+    )
+    assert picker_text(DRAWING, channel_id="D1", default=DEFAULT_AGENT) == (
+        "New threads in this DM use *AI画图（官方） · AI drawing* (`drawing`). "
+        "Pick another with the menu or `/glm-agent <number or name>`."
+    )
+    assert picker_text(DRAWING, channel_id="D1", default=DEFAULT_AGENT, lang="zh") == (
+        "这个私信的新消息串使用 *AI画图（官方） · AI drawing* (`drawing`)。"
+        "用菜单或 `/glm-agent <编号或名称>` 切换。"
+    )
 
 
 def test_picker_shows_descriptions() -> None:
     blocks = picker_blocks(DEFAULT_AGENT, channel_id="C1", default=DEFAULT_AGENT)
     everything = str(blocks)
-    for agent in OFFICIAL_AGENTS:
-        assert agent.description_en in everything
+    for line in CATALOGUE_EN.splitlines():
+        description = line.split(" — ", 1)[1]
+        assert description in everything
 
 
 # ------------------------------------------------------------------------------- texts
 
 
 def test_catalogue_has_one_line_per_agent() -> None:
-    lines = catalogue_text().splitlines()
-    assert len(lines) == 12
-    assert lines[5] == "*6.* AI画图（官方） · `drawing` — " + DRAWING.description_en
+    assert catalogue_text() == CATALOGUE_EN
+    assert catalogue_text("zh").splitlines()[5] == (
+        "*6.* AI画图（官方） · `drawing` — AI 画图伙伴，根据描述生成图片。"
+    )
 
 
 def test_help_text_covers_usage_scope_and_catalogue() -> None:
-    text = help_text(DRAWING, channel_id="C1", default=DEFAULT_AGENT)
-    for form in ("`/glm-agent`", "`/glm-agent <selector>`", "`/glm-agent list`"):
-        assert form in text
-    assert "`/glm-agent default`" in text and "ChatGLM（官方）" in text
-    assert "*new* threads" in text and "keep their assistant" in text
-    assert "New threads in this channel use *AI画图（官方） · AI drawing*" in text
-    assert catalogue_text() in text
+    assert help_text(DRAWING, channel_id="C1", default=DEFAULT_AGENT) == (
+        "*/glm-agent* chooses the GLM assistant that answers *new* threads in this channel. "
+        "Threads already started keep their assistant (their conversation belongs to it).\n"
+        "New threads in this channel use *AI画图（官方） · AI drawing* (`drawing`).\n"
+        "\n"
+        "• `/glm-agent` — show the current assistant and a picker\n"
+        "• `/glm-agent <selector>` — switch; a selector is the list number (`1`–`12`), a name "
+        "(`drawing`, `AI画图`, `AI画图（官方）`, any case; a unique prefix is enough) "
+        "or a 24-hex `assistant_id` (custom agents too)\n"
+        "• `/glm-agent list` — the catalogue\n"
+        "• `/glm-agent default` — back to the configured default, ChatGLM（官方）\n"
+        "• `/glm-agent help` — this help\n"
+        "\n"
+        "*Assistants*\n" + CATALOGUE_EN
+    )
 
 
 def test_list_text_has_current_and_catalogue() -> None:
-    text = list_text(DEFAULT_AGENT, channel_id="C1", default=DEFAULT_AGENT)
-    assert text.startswith("New threads in this channel use *ChatGLM（官方）*")
-    assert catalogue_text() in text
+    assert list_text(DEFAULT_AGENT, channel_id="C1", default=DEFAULT_AGENT) == (
+        "New threads in this channel use *ChatGLM（官方）* (`chatglm`) (the default).\n\n"
+        + CATALOGUE_EN
+        + "\n\nSwitch with `/glm-agent <number or name>`."
+    )
 
 
 def test_confirmation_text() -> None:
-    text = confirmation_text(DRAWING, channel_id="C1")
-    assert "New threads in this channel will use *AI画图（官方） · AI drawing* (`drawing`)" in text
-    assert "Existing threads keep the assistant they started with." in text
-    assert "custom" not in text
-    assert "this DM" in confirmation_text(DRAWING, channel_id="D1")
+    assert confirmation_text(DRAWING, channel_id="C1") == (
+        ":white_check_mark: New threads in this channel will use "
+        "*AI画图（官方） · AI drawing* (`drawing`).\n"
+        "Existing threads keep the assistant they started with."
+    )
+    assert confirmation_text(DRAWING, channel_id="D1") == (
+        ":white_check_mark: New threads in this DM will use "
+        "*AI画图（官方） · AI drawing* (`drawing`).\n"
+        "Existing threads keep the assistant they started with."
+    )
+    assert confirmation_text(DRAWING, channel_id="C1", lang="zh") == (
+        ":white_check_mark: 这个频道的新消息串将使用 *AI画图（官方） · AI drawing* (`drawing`)。\n"
+        "已经开始的消息串继续使用原来的智能体。"
+    )
 
 
 def test_confirmation_text_for_custom_agent_says_so() -> None:
-    text = confirmation_text(CUSTOM, channel_id="C1")
-    assert CUSTOM.assistant_id in text
-    assert "custom agent" in text and "not one of the official" in text
+    assert confirmation_text(CUSTOM, channel_id="C1") == (
+        ":white_check_mark: New threads in this channel will use a custom agent "
+        "(`0123456789abcdef01234567`).\n"
+        "Existing threads keep the assistant they started with.\n"
+        "_This id is not one of the official assistants, so it is used as a custom agent; "
+        "if GLM does not know it, replies will show an error._"
+    )
 
 
 def test_reset_text_names_the_configured_default() -> None:
-    text = reset_text(DRAWING, channel_id="C1")
-    assert "back to the default" in text and "AI画图（官方）" in text
-    assert reset_text(DRAWING, channel_id="D1").startswith(":leftwards_arrow_with_hook: This DM")
+    assert reset_text(DRAWING, channel_id="C1") == (
+        ":leftwards_arrow_with_hook: This channel is back to the default: "
+        "new threads will use *AI画图（官方） · AI drawing* (`drawing`).\n"
+        "Existing threads keep the assistant they started with."
+    )
+    assert reset_text(DRAWING, channel_id="D1").startswith(
+        ":leftwards_arrow_with_hook: This DM is back to the default: "
+    )
+    assert reset_text(DEFAULT_AGENT, channel_id="D1", lang="zh") == (
+        ":leftwards_arrow_with_hook: 这个私信已恢复默认：新消息串将使用 *ChatGLM（官方）* "
+        "(`chatglm`)。\n已经开始的消息串继续使用原来的智能体。"
+    )
 
 
 def test_no_match_text_ambiguous() -> None:
-    text = no_match_text("pr", resolve_agent("pr"))
-    assert "`pr` matches several" in text
-    assert "5. 提示词工程师（官方） (`prompt-engineer`)" in text
-    assert "10. 程序员助手Sam（官方） (`programmer`)" in text
-    assert "Nothing was changed" in text
+    assert no_match_text("pr", resolve_agent("pr")) == (
+        ":thinking_face: `pr` matches several assistants:\n"
+        "• 5. 提示词工程师（官方） (`prompt-engineer`)\n"
+        "• 10. 程序员助手Sam（官方） (`programmer`)\n"
+        "Type more of the name, or use the number.\n"
+        "Nothing was changed. `/glm-agent list` shows all 12 assistants."
+    )
+    assert no_match_text("pr", resolve_agent("pr"), lang="zh") == (
+        ":thinking_face: `pr` 匹配了多个智能体：\n"
+        "• 5. 提示词工程师（官方） (`prompt-engineer`)\n"
+        "• 10. 程序员助手Sam（官方） (`programmer`)\n"
+        "请多输入几个字，或使用编号。\n"
+        "没有做任何更改。`/glm-agent list` 列出全部 12 个智能体。"
+    )
 
 
 def test_no_match_text_unknown_with_and_without_candidates() -> None:
-    text = no_match_text("drawng", resolve_agent("drawng"))
-    assert "Did you mean" in text and "6. AI画图（官方） (`drawing`)" in text
-    bare = no_match_text("zzzzzz", resolve_agent("zzzzzz"))
-    assert "Did you mean" not in bare and "Nothing was changed" in bare
+    assert no_match_text("drawng", resolve_agent("drawng")) == (
+        ":thinking_face: I don't know an assistant called `drawng`. Did you mean:\n"
+        "• 6. AI画图（官方） (`drawing`)\n"
+        "Nothing was changed. `/glm-agent list` shows all 12 assistants."
+    )
+    assert no_match_text("zzzzzz", resolve_agent("zzzzzz")) == (
+        ":thinking_face: I don't know an assistant called `zzzzzz`.\n"
+        "Nothing was changed. `/glm-agent list` shows all 12 assistants."
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,8 +261,13 @@ def test_no_match_text_clips_and_defuses_backticks() -> None:
 
 
 def test_database_error_text_is_friendly() -> None:
-    text = database_error_text()
-    assert "try again" in text and "Nothing was changed" in text
+    assert database_error_text() == (
+        ":warning: I could not read or save the assistant setting right now (database problem). "
+        "Nothing was changed; please try again in a minute."
+    )
+    assert database_error_text("zh") == (
+        ":warning: 暂时无法读取或保存智能体设置（数据库问题）。没有做任何更改，请一分钟后再试。"
+    )
 
 
 # ------------------------------------------------------------------------------- answers

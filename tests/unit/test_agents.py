@@ -130,18 +130,80 @@ def test_display_names() -> None:
     assert agent_by_id(CUSTOM_ID).display_name == "Custom agent 0123…4567"
 
 
+# What a person reads in `/glm-agent list` and the catalogue, written out (not read back from
+# the module): number, official name, short name, description in English and in 中文.
+CATALOGUE_EN = [
+    "1. ChatGLM（官方） — chatglm — General chat with Qingyan, the default assistant.",
+    "2. 数据分析（官方） — data-analysis — "
+    "Analyses uploaded files or described data, draws charts, runs simple code.",
+    "3. 复杂流程图（官方） — flowchart — Turns a process description into a flowchart in seconds.",
+    "4. 思维导图 MindMap（官方） — mindmap — Turns any complex concept into a mind map.",
+    "5. 提示词工程师（官方） — prompt-engineer — "
+    "Structured-prompt expert that rewrites your prompt in one click.",
+    "6. AI画图（官方） — drawing — Drawing companion that generates images from a description.",
+    "7. AI搜索（官方） — search — "
+    "Searches the whole web, then analyses and summarises the results.",
+    "8. PPT助手（官方） — ppt — "
+    "Slide-deck generator: edit the outline, chapters are filled in automatically.",
+    "9. arXiv论文速读（官方） — arxiv — In-depth speed-reading of arXiv papers.",
+    "10. 程序员助手Sam（官方） — programmer — Search engine for programming knowledge.",
+    "11. 网文写手（官方） — novelist — Writes web fiction from ready-made templates.",
+    "12. 英语语法助手（官方） — grammar — "
+    "Type a word to look it up, or a sentence to check its grammar with explanations.",
+]
+CATALOGUE_ZH = [
+    "1. ChatGLM（官方） — chatglm — 通用对话（清言），默认智能体。",
+    "2. 数据分析（官方） — data-analysis — "
+    "分析上传的文件或描述的数据并生成图表，可用简单代码处理文件。",
+    "3. 复杂流程图（官方） — flowchart — 五秒生成复杂流程图。",
+    "4. 思维导图 MindMap（官方） — mindmap — 把任何复杂概念变成思维导图。",
+    "5. 提示词工程师（官方） — prompt-engineer — 结构化提示词专家，一键改写提示词。",
+    "6. AI画图（官方） — drawing — AI 画图伙伴，根据描述生成图片。",
+    "7. AI搜索（官方） — search — 全网搜索，分析并总结结果。",
+    "8. PPT助手（官方） — ppt — PPT 生成助手：手动编辑大纲，自动填充章节内容。",
+    "9. arXiv论文速读（官方） — arxiv — 深度速读 arXiv 论文。",
+    "10. 程序员助手Sam（官方） — programmer — 编程知识搜索引擎。",
+    "11. 网文写手（官方） — novelist — 网络小说写作模板。",
+    "12. 英语语法助手（官方） — grammar — 输入单词查词，输入句子检查语法并给出解释。",
+]
+# English titles (shown after the official name, and accepted as selectors) and aliases.
+TITLES_EN = [
+    "ChatGLM",
+    "Data analysis",
+    "Flowchart",
+    "Mind map",
+    "Prompt engineer",
+    "AI drawing",
+    "AI search",
+    "PPT assistant",
+    "arXiv reader",
+    "Programmer Sam",
+    "Web-novel writer",
+    "English grammar",
+]
+
+
 def test_catalogue_lines() -> None:
-    en = catalogue_lines()
-    zh = catalogue_lines("zh")
-    assert len(en) == len(zh) == 12
-    assert en[5] == (
-        "6. AI画图（官方） — drawing — Drawing companion that generates images from a description."
-    )
-    assert zh[0].startswith("1. ChatGLM（官方） — chatglm — ")
-    for agent, en_line, zh_line in zip(OFFICIAL_AGENTS, en, zh, strict=True):
-        assert en_line.endswith(agent.description_en)
-        assert zh_line.endswith(agent.description_zh)
-        assert "\n" not in en_line
+    assert catalogue_lines() == CATALOGUE_EN
+    assert catalogue_lines("zh") == CATALOGUE_ZH
+
+
+def test_english_titles_and_aliases() -> None:
+    assert [a.title_en for a in OFFICIAL_AGENTS] == TITLES_EN
+    assert {a.short_name: a.aliases for a in OFFICIAL_AGENTS} == {
+        "chatglm": ("glm", "chat", "qingyan", "default"),
+        "data-analysis": ("data", "analysis", "analytics"),
+        "flowchart": ("flow", "diagram"),
+        "mindmap": ("mind-map",),
+        "prompt-engineer": ("prompt", "prompts"),
+        "drawing": ("draw", "image", "paint"),
+        "search": ("web-search",),
+        "ppt": ("slides", "deck", "powerpoint"),
+        "arxiv": ("paper", "papers"),
+        "programmer": ("sam", "code", "coder", "coding"),
+        "novelist": ("novel", "writer", "fiction", "web-novel"),
+        "grammar": ("english",),
+    }
 
 
 # --- agent_by_id -----------------------------------------------------------------------------

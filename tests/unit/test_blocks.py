@@ -12,6 +12,7 @@ from bot.slack.blocks import (
     RETRY_ACTION_ID,
     SECTION_LIMIT,
     STOP_ACTION_ID,
+    interrupted_message,
     reply_message,
 )
 from bot.streaming.tools import Image, Source
@@ -228,8 +229,75 @@ def test_tool_appendix_shows_code_output_files_and_documents() -> None:
     assert ledger.images == [], "a .pptx is a link, not an image block"
 
 
+def test_tool_appendix_and_image_titles_speak_chinese_to_a_chinese_user() -> None:
+    from bot.glm.events import ToolCall
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import Image, ToolLedger
+
+    ledger = ToolLedger(lang="zh")
+    code = ToolCall("code_interpreter", input="print(1)")
+    ledger.record_code(code)
+    ledger.apply(code)
+    ledger.apply(ToolCall("code_interpreter", outputs=({"type": "logs", "logs": "1"},)))
+    ledger.apply(ToolCall("drawing_tool", outputs=({"image": "https://sfile.chatglm.cn/p.png"},)))
+    ledger.apply(ToolCall("retrieval", outputs=({"text": "t", "document": "年报.pdf"},)))
+    blocks = tool_appendix(ledger, "zh")
+    assert blocks[0]["text"]["text"] == "*运行的代码*\n```print(1)```\n*输出*\n```1```"
+    assert blocks[-1]["elements"][0]["text"] == ":page_facing_up: 参考的文档：年报.pdf"
+    assert ledger.images == [Image("https://sfile.chatglm.cn/p.png", "生成的图片")]
+
+
 def test_tool_appendix_is_empty_without_tools() -> None:
     from bot.slack.blocks import tool_appendix
     from bot.streaming.tools import ToolLedger
 
     assert tool_appendix(ToolLedger()) == []
+
+
+def test_the_activity_line_is_marked_by_block_id_and_dropped_by_it_after_a_crash() -> None:
+    _, blocks = reply_message("Half", activity="Searching the web: x", streaming=True)
+    (activity,) = [b for b in blocks if b.get("block_id") == "glm_activity"]
+    assert activity["elements"][0]["text"] == ":hourglass_flowing_sand: Searching the web: x"
+
+    # However the line was styled by the version that crashed, recovery drops it by its id and
+    # keeps any other context line.
+    restyled = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Half"}},
+        {
+            "type": "context",
+            "block_id": "glm_activity",
+            "elements": [{"type": "mrkdwn", "text": "⏳ x"}],
+        },
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": ":hourglass_flowing_sand: a note"}],
+        },
+    ]
+    text, kept = interrupted_message("Half", restyled, notice="N", retry_value="7")
+    assert text == "Half\n\nN"
+    assert [b["type"] for b in kept] == ["context", "section", "actions"]
+    assert kept[0]["elements"][0]["text"] == ":hourglass_flowing_sand: a note"
+
+
+def test_published_outputs_link_the_slack_file_and_keep_the_source() -> None:
+    from bot.slack.blocks import tool_appendix
+    from bot.streaming.tools import PublishedFile, ToolLedger
+
+    drawn = "https://sfile.chatglm.cn/a/pig.png"
+    deck = "https://sfile.chatglm.cn/ppt/deck.pptx"
+    other = "https://sfile.chatglm.cn/ppt/other.pdf"
+    ledger = ToolLedger(
+        images=[Image(drawn, "Generated image")],
+        links=[Source("deck.pptx", deck), Source("other.pdf", other)],
+    )
+    ledger.published[drawn] = PublishedFile(drawn, "F1", "Generated image", "https://x/F1")
+    ledger.published[deck] = PublishedFile(deck, "F2", "deck.pptx <&>", None)
+    assert ledger.unpublished_images() == []
+    texts = [b["elements"][0]["text"] for b in tool_appendix(ledger, "zh")]
+    published, paperclip = texts
+    assert published.splitlines() == [
+        ":frame_with_picture: <https://x/F1|Generated image> (已上传到此消息串) · "
+        f"<{drawn}|原链接>",
+        f":frame_with_picture: *deck.pptx &lt;&amp;&gt;* (已上传到此消息串) · <{deck}|原链接>",
+    ]
+    assert paperclip == f":paperclip: <{other}|other.pdf>"

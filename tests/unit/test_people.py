@@ -43,8 +43,17 @@ async def test_names_in_skips_the_bot() -> None:
 
 def test_compose_prompt() -> None:
     assert compose_prompt([], asker="Ann", question="q?") == "q?"
-    assert compose_prompt(["[Bob]: hi"], asker="Ann", question="q?") == (
-        "Earlier messages in this Slack thread, oldest first:\n[Bob]: hi\n\nQuestion from Ann: q?"
+    assert compose_prompt(["[Bob]: hi"], asker="Ann", question="q?", topic="[Cy]: Ship?") == (
+        "This Slack thread started with: [Cy]: Ship?\n\n"
+        "Latest messages in this thread before the question, oldest first:\n[Bob]: hi\n\n"
+        "Question from Ann: q?"
+    )
+    assert compose_prompt([], asker="Ann", question="q?", topic="[Cy]: Ship?") == (
+        "This Slack thread started with: [Cy]: Ship?\n\nQuestion from Ann: q?"
+    )
+    assert compose_prompt(["[Bob]: hi"], asker="Ann", question="q?", partial=True) == (
+        "The start of this thread (Slack let us read only part of it), oldest first:\n"
+        "[Bob]: hi\n\nQuestion from Ann: q?"
     )
 
 

@@ -12,8 +12,8 @@ from bot.slack.render import (
     escape_mrkdwn,
     markdown_to_mrkdwn,
     render_reply,
-    strip_model_markup,
 )
+from bot.streaming.markup import visible_text
 
 # --- escape_mrkdwn -----------------------------------------------------------------------------
 
@@ -30,42 +30,6 @@ def test_escape_mrkdwn_neutralises_mentions() -> None:
     assert escape_mrkdwn("<!channel> <!here> <@U123>") == (
         "&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt;"
     )
-
-
-# --- strip_model_markup ------------------------------------------------------------------------
-
-
-def test_strip_removes_think_block_and_leading_blank_lines() -> None:
-    assert strip_model_markup("<think>plan\nmore</think>\n\nAnswer") == "Answer"
-
-
-def test_strip_removes_several_think_blocks() -> None:
-    assert strip_model_markup("a<think>x</think>b<think>y</think>c") == "abc"
-
-
-def test_strip_hides_unclosed_think_in_streamed_prefix() -> None:
-    assert strip_model_markup("Hi <think>still reasoning about") == "Hi "
-    assert strip_model_markup("<think>reasoning only") == ""
-
-
-def test_strip_drops_reasoning_before_orphan_close_tag() -> None:
-    assert strip_model_markup("reasoning from template</think>\nAnswer") == "Answer"
-
-
-def test_strip_hides_partial_tag_at_end_of_stream() -> None:
-    assert strip_model_markup("Answer <thi") == "Answer "
-    assert strip_model_markup("Answer <|begin_of") == "Answer "
-
-
-def test_strip_keeps_box_contents() -> None:
-    assert strip_model_markup("The result is <|begin_of_box|>42<|end_of_box|>.") == (
-        "The result is 42."
-    )
-
-
-def test_strip_leaves_plain_text_alone() -> None:
-    text = "    indented code\n\na < b"
-    assert strip_model_markup(text) == text
 
 
 # --- inline formatting -------------------------------------------------------------------------
@@ -285,13 +249,18 @@ def test_empty_and_whitespace_input() -> None:
 # --- render_reply ------------------------------------------------------------------------------
 
 
-def test_render_reply_strips_then_converts() -> None:
+def test_model_output_is_filtered_then_converted() -> None:
     md = "<think>secret **plan**</think>\n\n# Answer\n\nIt is <|begin_of_box|>**42**<|end_of_box|>"
-    assert render_reply(md) == "*Answer*\n\nIt is *42*"
+    assert render_reply(visible_text(md)) == "*Answer*\n\nIt is *42*"
 
 
-def test_render_reply_streamed_prefix_inside_think() -> None:
-    assert render_reply("Sure.\n\n<think>hmm, <!channel>") == "Sure."
+def test_streamed_prefix_inside_think_shows_only_the_answer_so_far() -> None:
+    assert render_reply(visible_text("Sure.\n\n<think>hmm, <!channel>")) == "Sure."
+
+
+def test_render_reply_does_not_reinterpret_tags_it_is_given() -> None:
+    """Filtering happens once, upstream; anything left is literal text, safely escaped."""
+    assert render_reply("<think>x") == "&lt;think&gt;x"
 
 
 @settings(max_examples=300, deadline=None)

@@ -22,12 +22,15 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 TABLES = {
     "alembic_version",
     "channel_settings",
+    "feedback",
     "instances",
     "processed_events",
     "replies",
     "threads",
     "turn_tickets",
     "thread_leases",
+    "thread_files",
+    "view_contexts",
 }
 
 

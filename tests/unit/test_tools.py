@@ -53,7 +53,7 @@ def test_web_search_input_becomes_a_searching_activity() -> None:
     ledger = ToolLedger()
     call = wire_call("web_browser", input='search("巴黎奥运会奖牌排行", recency_days=1)')
     assert feed(ledger, call) == ["Searching the web: 巴黎奥运会奖牌排行"]
-    assert ledger.sources == [] and ledger.calls == 1
+    assert ledger.sources == []
 
 
 @pytest.mark.parametrize(
@@ -231,6 +231,14 @@ def test_function_output_content_already_decoded_is_accepted() -> None:
     assert ledger.images == [Image("https://x.example/m.png", "Result")]
 
 
+def test_function_output_file_url_becomes_a_named_link_not_an_image() -> None:
+    ledger = ToolLedger()
+    url = "https://sfile.chatglm.cn/slides/Q3-review.pptx"
+    feed(ledger, wire_call("function", outputs=[{"content": json.dumps({"url": url})}]))
+    assert ledger.images == []
+    assert ledger.links == [Source("Q3-review.pptx", url)]
+
+
 # -- retrieval and unknown tools ---------------------------------------------------------------
 
 
@@ -261,4 +269,72 @@ def test_retrieval_and_unknown_tool_activities() -> None:
 def test_unknown_tool_outputs_are_ignored() -> None:
     ledger = ToolLedger()
     feed(ledger, wire_call("web_search", outputs=[{"link": "https://x", "image": "https://y.png"}]))
-    assert ledger.sources == [] and ledger.images == [] and ledger.calls == 1
+    assert ledger.sources == [] and ledger.images == [] and ledger.links == []
+
+
+# -- the reader's language -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "english", "chinese"),
+    [
+        (
+            ToolCall("web_browser", input='search("巴黎奥运会奖牌排行", recency_days=1)'),
+            "Searching the web: 巴黎奥运会奖牌排行",
+            "正在搜索网页：巴黎奥运会奖牌排行",
+        ),
+        (
+            ToolCall("web_browser", input="click(0)"),
+            "Reading a search result…",
+            "正在阅读搜索结果…",
+        ),
+        (ToolCall("web_browser", input="quote_lines(65, 75)"), "Quoting sources…", "正在引用来源…"),
+        (ToolCall("web_browser", input="open_url('x')"), "Browsing the web…", "正在浏览网页…"),
+        (
+            ToolCall("drawing_tool", input="一只赛博朋克风格的飞猪"),
+            "Drawing: 一只赛博朋克风格的飞猪",
+            "正在画图：一只赛博朋克风格的飞猪",
+        ),
+        (ToolCall("code_interpreter", input="print(1)"), "Running code…", "正在运行代码…"),
+        (ToolCall("retrieval", input="q"), "Looking through documents…", "正在查阅文档…"),
+        (
+            ToolCall("function", input="{}", name="mindmap"),
+            "Using mindmap…",
+            "正在使用 mindmap…",
+        ),
+        (ToolCall("function", input="{}"), "Using a tool…", "正在使用工具…"),
+        (ToolCall("web_search", input="q"), "Using web_search…", "正在使用 web_search…"),
+    ],
+)
+def test_activities_follow_the_readers_language(call: ToolCall, english: str, chinese: str) -> None:
+    assert ToolLedger().apply(call) == english
+    assert ToolLedger(lang="en").apply(call) == english
+    assert ToolLedger(lang="zh").apply(call) == chinese
+
+
+def test_long_chinese_search_activity_is_clipped_too() -> None:
+    activity = ToolLedger(lang="zh").apply(ToolCall("web_browser", input=f'search("{"问" * 500}")'))
+    assert activity is not None
+    assert len(activity) == MAX_ACTIVITY
+    assert activity.startswith("正在搜索网页：问") and activity.endswith("…")
+
+
+def test_file_links_in_the_answer_text_are_found_even_split_across_chunks() -> None:
+    from bot.streaming.tools import ToolLedger
+
+    ledger = ToolLedger()
+    text = (
+        "Your deck: [slides](https://sfile.chatglm.cn/ppt/de",
+        "ck.pptx) and the notes https://example.com/n.pdf?x=1\nsee also ",
+        "https://example.com/page.html and https://sfile.chatglm.cn/a.png",
+    )
+    for chunk in text:
+        ledger.note_text(chunk)
+    urls = [o.url for o in ledger.outputs()]
+    assert urls == [
+        "https://sfile.chatglm.cn/ppt/deck.pptx",
+        "https://example.com/n.pdf?x=1",
+        "https://sfile.chatglm.cn/a.png",  # still the last word: found without a flush
+    ]
+    assert ledger.outputs()[0].title == "deck.pptx"
+    assert ledger.shown_outputs() == [], "text links are listed only once re-uploaded"
