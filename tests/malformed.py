@@ -10,12 +10,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from bot.surface.feedback import feedback_block
 from tests.fakes import (
     block_actions_payload,
     button_action,
     event_envelope,
     mention_event,
     message_event,
+)
+from tests.fakes.slack_requests import (
+    app_context_changed_event,
+    app_home_opened_event,
+    feedback_click,
+    person_authorizations,
 )
 
 JSON = dict[str, Any]
@@ -68,6 +75,26 @@ def stop_click(turn_id: str = "0123456789abcdef") -> JSON:
 
 
 # (null is how Slack says "absent" for optional fields: routing then ignores the event)
+def home_opened_envelope() -> JSON:
+    return event_envelope(app_home_opened_event(), authorizations=person_authorizations())
+
+
+def context_changed_envelope() -> JSON:
+    event = app_context_changed_event(channel_id="C0001", message_in=("C0002", "1700000000.1"))
+    return event_envelope(event, authorizations=person_authorizations())
+
+
+def feedback_payload() -> JSON:
+    message = {
+        "type": "message",
+        "ts": "1700000000.000100",
+        "thread_ts": "1700000000.000050",
+        "text": "an answer",
+        "blocks": [{**feedback_block("0" * 32), "block_id": "fb"}],
+    }
+    return feedback_click(message)
+
+
 NOT_A_STRING = [5, 0, -1, 1.5, True, False, [], ["U0001"], {}, {"id": "U0001"}]
 TOO_LONG = "x" * 40_001
 

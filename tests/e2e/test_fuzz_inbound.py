@@ -27,10 +27,20 @@ from hypothesis import strategies as st
 
 from tests.conftest import SIGNING_SECRET, RunningBot
 from tests.fakes import FakeGLM, FakeSlack, sign
-from tests.malformed import JSON, broken, command_form, dm_envelope, mention_envelope, stop_click
+from tests.malformed import (
+    JSON,
+    broken,
+    command_form,
+    context_changed_envelope,
+    dm_envelope,
+    feedback_payload,
+    home_opened_envelope,
+    mention_envelope,
+    stop_click,
+)
 
 SLACK_READS = {"auth.test", "users.info", "conversations.info", "apps.connections.open"}
-EXAMPLES = 120
+EXAMPLES = 200
 
 USER = r"[UW][A-Z0-9]{2,31}"
 CHANNEL = r"[CDG][A-Z0-9]{2,31}"
@@ -84,6 +94,7 @@ ACTION_FIELDS: list[tuple[tuple[Any, ...], st.SearchStrategy[Any]]] = [
     (("actions", 0), json_values.filter(lambda v: not isinstance(v, dict))),
     (("actions", 0, "action_id"), not_a_string | st.none() | st.just("")),
     (("actions", 0, "value"), not_a_string),
+    (("user",), st.just("U0001")),  # Bolt reads a string; every handler needs the object
     (
         ("message", "blocks"),
         st.lists(not_a_string.filter(lambda v: not isinstance(v, dict)), min_size=1, max_size=3),
@@ -267,6 +278,9 @@ async def test_arbitrary_json_anywhere_never_gives_a_5xx(
         grafted(mention_envelope()).map(lambda p: (post_event, p)),
         grafted(dm_envelope()).map(lambda p: (post_event, p)),
         grafted(stop_click()).map(lambda p: (post_action, p)),
+        grafted(home_opened_envelope()).map(lambda p: (post_event, p)),
+        grafted(context_changed_envelope()).map(lambda p: (post_event, p)),
+        grafted(feedback_payload()).map(lambda p: (post_action, p)),
     )
 
     @PROPERTY
