@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
@@ -31,13 +30,13 @@ from bot.reply.budgets import make_stream_budgets
 from bot.reply.choose import ReplyChooser
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
-from bot.slack.guard import slack_guard
+from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
 from bot.slack.people import UserDirectory
 from bot.slack.ratelimit import EditBudget
 from bot.slack.streamer import StreamerConfig
 from bot.store.db import make_engine, ping
-from bot.store.migrate import upgrade_to_head
+from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
 from bot.store.surface import SurfaceStore
 from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
@@ -71,7 +70,7 @@ class Bot:
     conversations: Conversations
     files: FileService
     identity: BotIdentity = field(default_factory=BotIdentity)
-    socket_handler: AsyncSocketModeHandler | None = None
+    socket_handler: GuardedSocketModeHandler | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -210,7 +209,10 @@ async def start_bot(bot: Bot) -> None:
         await ping(bot.engine)
     except Exception as exc:
         raise StartupError(f"database unreachable ({type(exc).__name__}: {exc})") from None
-    await upgrade_to_head(bot.engine)
+    try:
+        await upgrade_to_head(bot.engine)
+    except MigrationLockTimeout as exc:
+        raise StartupError(f"schema upgrade not possible: {exc}") from None
     try:
         auth = await bot.slack.auth_test()
     except SlackApiError as exc:
@@ -230,7 +232,7 @@ async def start_bot(bot: Bot) -> None:
     bot.background.append(asyncio.create_task(_watch_remote_stops(bot), name="remote-stops"))
     if bot.settings.socket_mode:
         assert bot.settings.slack_app_token is not None
-        bot.socket_handler = AsyncSocketModeHandler(
+        bot.socket_handler = GuardedSocketModeHandler(
             bot.bolt,
             app_token=bot.settings.slack_app_token.get_secret_value(),
             web_client=bot.slack,

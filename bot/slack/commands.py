@@ -35,6 +35,7 @@ from bot.slack.agent_messages import (
     picker_text,
     reset_text,
 )
+from bot.slack.payloads import SlashCommand
 from bot.store.repository import Repository
 from bot.texts import Lang
 
@@ -205,14 +206,15 @@ def register_agent_command(
     @app.command(AGENT_COMMAND)
     async def on_agent_command(ack: AsyncAck, command: JSON, respond: AsyncRespond) -> None:
         await ack()
-        lang = await language(str(command["user_id"]))
+        cmd = SlashCommand.model_validate(command)  # checked by the guard; typed from here on
+        lang = await language(cmd.user_id)
         try:
             answer = await answer_command(
                 settings,
-                str(command.get("text") or ""),
-                team_id=str(command["team_id"]),
-                channel_id=str(command["channel_id"]),
-                user_id=str(command["user_id"]),
+                cmd.text,
+                team_id=cmd.team_id,
+                channel_id=cmd.channel_id,
+                user_id=cmd.user_id,
                 lang=lang,
             )
         except Exception:
