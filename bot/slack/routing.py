@@ -1,4 +1,7 @@
-"""Which Slack events become turns, decided from the payload alone (pure, no I/O).
+"""Which Slack events become turns, decided from the validated payload alone (pure, no I/O).
+
+Routing reads a :class:`~bot.slack.payloads.MessageEvent`, never a raw dict: the guard in front
+of Bolt has already refused malformed shapes, and the listeners parse the event into that type.
 
 Subscribing to ``app_mention`` and ``message.*`` delivers a mention twice (as two events); the
 conversation layer answers once by claiming the message identity, so both routes may say yes.
@@ -7,9 +10,9 @@ conversation layer answers once by claiming the message identity, so both routes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.files.model import SlackFile, parse_files
+from bot.slack.payloads import MessageEvent
 
 # Message subtypes that carry a person's text; everything else (edits, deletions, joins,
 # bot posts, ...) is acknowledged and ignored.
@@ -41,72 +44,81 @@ def channel_type_of(channel_id: str) -> str:
     return "im" if channel_id.startswith("D") else "channel"
 
 
-def _is_from_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("bot_profile"):
-        return False
-    user = event.get("user")
-    return isinstance(user, str) and bool(user) and user != bot_user_id
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """A person's message: who said it, where and when (every field present)."""
+
+    user: str
+    channel: str
+    ts: str
 
 
-def _team(event: dict[str, Any], team_id: str | None) -> str:
-    return str(team_id or event.get("team") or event.get("user_team") or "")
+def _said_by_person(event: MessageEvent, bot_user_id: str | None) -> _Said | None:
+    if event.bot_id or event.subtype == "bot_message" or event.bot_profile:
+        return None
+    if not event.user or event.user == bot_user_id or not event.channel or not event.ts:
+        return None
+    return _Said(event.user, event.channel, event.ts)
+
+
+def _team(event: MessageEvent, team_id: str | None) -> str:
+    return team_id or event.team or event.user_team or ""
 
 
 def route_mention(
-    event: dict[str, Any], *, bot_user_id: str | None, team_id: str | None
+    event: MessageEvent, *, bot_user_id: str | None, team_id: str | None
 ) -> Route | None:
-    if not _is_from_person(event, bot_user_id) or not event.get("channel") or not event.get("ts"):
+    said = _said_by_person(event, bot_user_id)
+    if said is None:
         return None
-    ts = str(event["ts"])
     return Route(
         team_id=_team(event, team_id),
-        channel_id=str(event["channel"]),
-        channel_type=str(event.get("channel_type") or "channel"),
-        user_id=str(event["user"]),
-        text=str(event.get("text") or ""),
-        ts=ts,
-        thread_ts=str(event.get("thread_ts") or ts),
+        channel_id=said.channel,
+        channel_type=event.channel_type or "channel",
+        user_id=said.user,
+        text=event.text or "",
+        ts=said.ts,
+        thread_ts=event.thread_ts or said.ts,
         mention=True,
         requires_known_thread=False,
-        files=parse_files(event.get("files")),
+        files=parse_files(event.files),
     )
 
 
 def route_message(
-    event: dict[str, Any], *, bot_user_id: str | None, team_id: str | None
+    event: MessageEvent, *, bot_user_id: str | None, team_id: str | None
 ) -> Route | None:
-    if event.get("subtype") not in USER_TEXT_SUBTYPES or event.get("hidden"):
+    if event.subtype not in USER_TEXT_SUBTYPES or event.hidden:
         return None
-    if not _is_from_person(event, bot_user_id) or not event.get("channel") or not event.get("ts"):
+    said = _said_by_person(event, bot_user_id)
+    if said is None:
         return None
-    ts = str(event["ts"])
-    thread_ts = event.get("thread_ts")
-    channel_type = str(event.get("channel_type") or "")
-    text = str(event.get("text") or "")
+    channel_type = event.channel_type or ""
+    text = event.text or ""
     if channel_type in DIRECT_CHANNEL_TYPES:
         return Route(
             team_id=_team(event, team_id),
-            channel_id=str(event["channel"]),
+            channel_id=said.channel,
             channel_type=channel_type,
-            user_id=str(event["user"]),
+            user_id=said.user,
             text=text,
-            ts=ts,
-            thread_ts=str(thread_ts or ts),
+            ts=said.ts,
+            thread_ts=event.thread_ts or said.ts,
             mention=False,
             requires_known_thread=False,
-            files=parse_files(event.get("files")),
+            files=parse_files(event.files),
         )
-    if not thread_ts or thread_ts == ts:
+    if not event.thread_ts or event.thread_ts == said.ts:
         return None  # top-level channel chatter: only a mention (app_mention) starts a thread
     return Route(
         team_id=_team(event, team_id),
-        channel_id=str(event["channel"]),
+        channel_id=said.channel,
         channel_type=channel_type or "channel",
-        user_id=str(event["user"]),
+        user_id=said.user,
         text=text,
-        ts=ts,
-        thread_ts=str(thread_ts),
+        ts=said.ts,
+        thread_ts=event.thread_ts,
         mention=bot_user_id is not None and f"<@{bot_user_id}>" in text,
         requires_known_thread=True,
-        files=parse_files(event.get("files")),
+        files=parse_files(event.files),
     )

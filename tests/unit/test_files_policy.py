@@ -19,6 +19,7 @@ from bot.files.policy import (
     image_type,
     looks_like_html,
 )
+from bot.slack.payloads import MessageEvent
 from bot.slack.routing import route_mention, route_message
 
 
@@ -82,24 +83,24 @@ def test_routes_carry_the_files_of_the_message() -> None:
     event = {
         "type": "message",
         "subtype": "file_share",
-        "user": "U1",
-        "channel": "D1",
+        "user": "U001",
+        "channel": "D001",
         "channel_type": "im",
         "ts": "1.0",
         "text": "",
         "files": files,
     }
-    route = route_message(event, bot_user_id="UBOT", team_id="T1")
+    route = route_message(MessageEvent.model_validate(event), bot_user_id="UBOT", team_id="T001")
     assert route is not None and [f.name for f in route.files] == ["a.png", "b.csv"]
     mention = {
         "type": "app_mention",
-        "user": "U1",
-        "channel": "C1",
+        "user": "U001",
+        "channel": "C001",
         "ts": "2.0",
         "text": "<@UBOT> chart",
         "files": files[1:],
     }
-    routed = route_mention(mention, bot_user_id="UBOT", team_id="T1")
+    routed = route_mention(MessageEvent.model_validate(mention), bot_user_id="UBOT", team_id="T001")
     assert routed is not None and [f.name for f in routed.files] == ["b.csv"]
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from bot.slack.payloads import MessageEvent
 from bot.slack.routing import Route, route_mention, route_message
 
 BOT = "UBOT"
-TEAM = "T1"
+TEAM = "T001"
 
 
 def msg(**fields: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
         "type": "message",
-        "channel": "C1",
+        "channel": "C001",
         "channel_type": "channel",
-        "user": "U1",
+        "user": "U001",
         "text": "hello",
         "ts": "100.000200",
     }
@@ -26,11 +28,11 @@ def msg(**fields: Any) -> dict[str, Any]:
 
 
 def message_route(event: dict[str, Any]) -> Route | None:
-    return route_message(event, bot_user_id=BOT, team_id=TEAM)
+    return route_message(MessageEvent.model_validate(event), bot_user_id=BOT, team_id=TEAM)
 
 
 def mention_route(event: dict[str, Any]) -> Route | None:
-    return route_mention(event, bot_user_id=BOT, team_id=TEAM)
+    return route_mention(MessageEvent.model_validate(event), bot_user_id=BOT, team_id=TEAM)
 
 
 # --- route_message -------------------------------------------------------------------------------
@@ -44,9 +46,9 @@ def test_top_level_channel_message_is_ignored() -> None:
 def test_thread_reply_requires_known_thread() -> None:
     assert message_route(msg(ts="101.0", thread_ts="100.0")) == Route(
         team_id=TEAM,
-        channel_id="C1",
+        channel_id="C001",
         channel_type="channel",
-        user_id="U1",
+        user_id="U001",
         text="hello",
         ts="101.0",
         thread_ts="100.0",
@@ -63,11 +65,11 @@ def test_thread_reply_with_bot_mention_is_flagged() -> None:
 
 
 def test_dm_top_level() -> None:
-    assert message_route(msg(channel="D1", channel_type="im", ts="5.0")) == Route(
+    assert message_route(msg(channel="D001", channel_type="im", ts="5.0")) == Route(
         team_id=TEAM,
-        channel_id="D1",
+        channel_id="D001",
         channel_type="im",
-        user_id="U1",
+        user_id="U001",
         text="hello",
         ts="5.0",
         thread_ts="5.0",
@@ -77,7 +79,7 @@ def test_dm_top_level() -> None:
 
 
 def test_dm_thread_reply() -> None:
-    route = message_route(msg(channel="D1", channel_type="im", ts="6.0", thread_ts="5.0"))
+    route = message_route(msg(channel="D001", channel_type="im", ts="6.0", thread_ts="5.0"))
     assert route is not None
     assert (route.thread_ts, route.requires_known_thread, route.mention) == ("5.0", False, False)
 
@@ -103,7 +105,7 @@ def test_hidden_message_is_ignored() -> None:
     assert message_route(msg(channel_type="im", hidden=True)) is None
 
 
-@pytest.mark.parametrize("extra", [{"bot_id": "B1"}, {"bot_profile": {"id": "B1"}}])
+@pytest.mark.parametrize("extra", [{"bot_id": "B001"}, {"bot_profile": {"id": "B001"}}])
 def test_bot_posts_are_ignored(extra: dict[str, Any]) -> None:
     assert message_route(msg(channel_type="im", **extra)) is None
     assert message_route(msg(ts="101.0", thread_ts="100.0", **extra)) is None
@@ -115,14 +117,18 @@ def test_own_bot_user_is_ignored() -> None:
     assert mention_route(msg(user=BOT)) is None
 
 
-@pytest.mark.parametrize("user", [None, "", 42])
-def test_missing_user_is_ignored(user: Any) -> None:
+def test_missing_user_is_ignored() -> None:
     event = msg(channel_type="im")
     event.pop("user")
-    if user is not None:
-        event["user"] = user
     assert message_route(event) is None
     assert mention_route(event) is None
+
+
+@pytest.mark.parametrize("user", ["", 42, "not-an-id"])
+def test_a_malformed_user_never_becomes_a_routable_event(user: Any) -> None:
+    """The typed event is the only way into routing, and it refuses such a user outright."""
+    with pytest.raises(ValidationError):
+        MessageEvent.model_validate(msg(channel_type="im", user=user))
 
 
 @pytest.mark.parametrize("missing", ["channel", "ts"])
@@ -134,12 +140,12 @@ def test_missing_channel_or_ts_is_ignored(missing: str) -> None:
 
 
 def test_team_falls_back_to_event_fields() -> None:
-    event = msg(channel_type="im", team="T9")
-    route = route_message(event, bot_user_id=BOT, team_id=None)
-    assert route is not None and route.team_id == "T9"
-    event = msg(channel_type="im", user_team="T8")
-    route = route_message(event, bot_user_id=BOT, team_id=None)
-    assert route is not None and route.team_id == "T8"
+    event = msg(channel_type="im", team="T009")
+    route = route_message(MessageEvent.model_validate(event), bot_user_id=BOT, team_id=None)
+    assert route is not None and route.team_id == "T009"
+    event = msg(channel_type="im", user_team="T008")
+    route = route_message(MessageEvent.model_validate(event), bot_user_id=BOT, team_id=None)
+    assert route is not None and route.team_id == "T008"
 
 
 # --- route_mention -------------------------------------------------------------------------------
@@ -150,9 +156,9 @@ def test_top_level_mention_starts_a_thread() -> None:
     del event["channel_type"]
     assert mention_route(event) == Route(
         team_id=TEAM,
-        channel_id="C1",
+        channel_id="C001",
         channel_type="channel",
-        user_id="U1",
+        user_id="U001",
         text=f"<@{BOT}> hi",
         ts="100.000200",
         thread_ts="100.000200",
