@@ -23,14 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
+from bot.metrics import Metrics
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import slack_guard
 from bot.slack.listeners import register_message_listeners
-from bot.slack.ratelimit import EditBudget
+from bot.slack.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
 from bot.slack.streamer import StreamerConfig
+from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine, ping
 from bot.store.migrate import upgrade_to_head
 from bot.store.repository import Repository
@@ -103,15 +105,19 @@ def build_bot(settings: Settings) -> Bot:
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    metrics = Metrics()
+    # A little under Slack's rate: our clock and Slack's differ by each call's network
+    # delay, so a bucket refilled exactly at the limit still collects the odd 429.
+    budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
     conversations = Conversations(
         repo=repo,
         glm=glm,
         slack=slack,
-        # A little under Slack's rate: our clock and Slack's differ by each call's network
-        # delay, so a bucket refilled exactly at the limit still collects the odd 429.
-        budget=EditBudget(
-            per_minute=settings.slack_edits_per_minute * 0.98, burst=settings.slack_edit_burst
+        budget=budgets.edits(
+            per_minute=settings.slack_edits_per_minute, burst=settings.slack_edit_burst
         ),
+        budgets=budgets,
+        metrics=metrics,
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,
@@ -145,6 +151,17 @@ def build_bot(settings: Settings) -> Bot:
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, identity)
+
+
+def budget_store(settings: Settings, engine: AsyncEngine, metrics: Metrics) -> BucketStore:
+    """Slack's budgets are per workspace: on a database instances share (PostgreSQL) they live
+    there, so every instance draws on one bucket; otherwise (SQLite: one instance) in memory."""
+    choice = settings.slack_budget_store
+    if choice == "local" or (choice == "auto" and engine.dialect.name != "postgresql"):
+        return LocalStore()
+    counter = metrics.budget_transactions
+    shared = DatabaseBucketStore(engine, on_transaction=lambda op: counter.labels(op).inc())
+    return FallbackStore(shared, LocalStore())
 
 
 async def start_bot(bot: Bot) -> None:

@@ -36,7 +36,7 @@ from bot.metrics import Metrics
 from bot.policy import TurnPolicy
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
-from bot.slack.ratelimit import EditBudget, PostBudget
+from bot.slack.ratelimit import Budgets, EditBudget, LocalStore, PostBudget
 from bot.slack.routing import Route
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
@@ -83,6 +83,7 @@ class Conversations:
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
         metrics: Metrics | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         from bot.concurrency import KeyedSerialExecutor
 
@@ -101,7 +102,9 @@ class Conversations:
         self.accepting = True
         self._running: dict[str, RunningTurn] = {}
         self.metrics = metrics or Metrics()
-        self._posts = PostBudget(
+        # Every Slack budget of this instance (shared with the others when the store is).
+        self.budgets = budgets or Budgets(LocalStore())
+        self._posts: PostBudget = self.budgets.posts(
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
