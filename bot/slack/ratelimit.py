@@ -72,8 +72,8 @@ class Tier:
     burst: float
     scope: str = "workspace"
 
-    def limits(self, margin: float = 1.0) -> Limits:
-        return Limits.per_minute(self.per_minute * margin, self.burst)
+    def limits(self, margin: float = 1.0, headroom: float = 0.0) -> Limits:
+        return Limits.per_minute(self.per_minute * margin, self.burst - headroom)
 
 
 # Slack's published tiers for the methods a reply uses (Tier 2 20+/min, Tier 3 50+/min,
@@ -317,11 +317,18 @@ class PostBudget(Budget):
 
 
 class Budgets:
-    """Every Slack budget of one instance, over one store: ask by method name (see ``TIERS``)."""
+    """Every Slack budget of one instance, over one store: ask by method name (see ``TIERS``).
+
+    ``margin`` scales every rate a little under Slack's. Over a shared store the bursts are also
+    one token smaller: a call reaches Slack a little after its grant (a database round trip, a
+    busy event loop in another process), and Slack's bucket, full while idle, does not credit
+    that delay; one token of headroom absorbs up to one refill period (1.2 s at Tier 3) of it.
+    """
 
     def __init__(self, store: BucketStore, *, margin: float = 1.0, sleep: Sleep = asyncio.sleep):
         self.store = store
         self._margin = margin
+        self._headroom = 1.0 if store.shared else 0.0
         self._sleep = sleep
         self._budgets: dict[str, Budget] = {}
 
@@ -333,15 +340,15 @@ class Budgets:
         """The one gate for ``method`` in this instance (created on first use)."""
         gate = self._budgets.get(method)
         if gate is None:
-            tier = tier or TIERS[method]
-            gate = Budget(method, tier.limits(self._margin), store=self.store, sleep=self._sleep)
+            limits = (tier or TIERS[method]).limits(self._margin, self._headroom)
+            gate = Budget(method, limits, store=self.store, sleep=self._sleep)
             self._budgets[method] = gate
         return gate
 
     def edits(self, *, per_minute: float, burst: float, reserve: float = 3.0) -> EditBudget:
         gate = EditBudget(
             per_minute=per_minute * self._margin,
-            burst=burst,
+            burst=burst - self._headroom,
             reserve=reserve,
             store=self.store,
             sleep=self._sleep,
@@ -351,7 +358,10 @@ class Budgets:
 
     def posts(self, *, per_second: float, burst: float) -> PostBudget:
         gate = PostBudget(
-            per_second=per_second * self._margin, burst=burst, store=self.store, sleep=self._sleep
+            per_second=per_second * self._margin,
+            burst=burst - self._headroom,
+            store=self.store,
+            sleep=self._sleep,
         )
         self._budgets[gate.method] = gate
         return gate

@@ -436,3 +436,19 @@ async def test_an_unreachable_shared_store_falls_back_to_local_buckets(
     await asyncio.wait_for(blocked, WAIT)
     warnings = [r for r in caplog.records if "unavailable" in r.getMessage()]
     assert len(warnings) == 1, "said once, not per call"
+
+
+class SharedLocalStore(LocalStore):
+    shared = True
+
+
+def test_a_shared_store_keeps_one_token_of_headroom() -> None:
+    """Calls reach Slack a little after their grant; over a shared store that delay is longer
+    (a database round trip, other processes), so the bursts are one token smaller there."""
+    local = Budgets(LocalStore())
+    shared = Budgets(SharedLocalStore())
+    assert local.edits(per_minute=50, burst=20).limits.burst == 20
+    assert shared.edits(per_minute=50, burst=20).limits.burst == 19
+    assert shared.posts(per_second=1, burst=5).limits.burst == 4
+    assert shared.budget("chat.startStream").limits.burst == TIERS["chat.startStream"].burst - 1
+    assert shared.posts(per_second=1, burst=1).limits.burst == 1, "never below one"
