@@ -114,7 +114,9 @@ def build_bot(settings: Settings) -> Bot:
         glm=glm,
         slack=slack,
         budget=budgets.edits(
-            per_minute=settings.slack_edits_per_minute, burst=settings.slack_edit_burst
+            per_minute=settings.slack_edits_per_minute,
+            burst=settings.slack_edit_burst,
+            open_replies=repo.count_streaming_replies,
         ),
         budgets=budgets,
         metrics=metrics,
@@ -219,6 +221,7 @@ async def stop_bot(bot: Bot) -> None:
     with contextlib.suppress(Exception):
         await bot.repo.remove_instance(bot.instance_id)
     await bot.glm.close()
+    await bot.conversations.budgets.aclose()
     await bot.engine.dispose()
     session = getattr(bot.slack, "session", None)
     if session is not None:

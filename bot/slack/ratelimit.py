@@ -72,8 +72,9 @@ class Tier:
     burst: float
     scope: str = "workspace"
 
-    def limits(self, margin: float = 1.0, headroom: float = 0.0) -> Limits:
-        return Limits.per_minute(self.per_minute * margin, self.burst - headroom)
+    def limits(self, margin: float = 1.0, delay: float = 0.0) -> Limits:
+        rate = self.per_minute * margin / 60.0
+        return Limits(rate, max(1.0, self.burst - rate * delay))
 
 
 # Slack's published tiers for the methods a reply uses (Tier 2 20+/min, Tier 3 50+/min,
@@ -88,6 +89,11 @@ TIERS: dict[str, Tier] = {
 }
 
 
+# Over a shared store: the longest delay between a grant and the call reaching Slack that the
+# budgets absorb (see Budgets).
+GRANT_DELAY = 0.25
+
+
 class BucketStore(Protocol):
     """Where bucket state lives. ``take`` answers 0.0 (granted) or the seconds to wait."""
 
@@ -96,6 +102,8 @@ class BucketStore(Protocol):
     async def take(self, key: str, limits: Limits, reserve: float = 0.0) -> float: ...
 
     async def penalise(self, key: str, limits: Limits, seconds: float) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class LocalStore:
@@ -123,6 +131,9 @@ class LocalStore:
     def wait_time(self, key: str, limits: Limits, reserve: float = 0.0) -> float:
         now = self._clock()
         return buckets.wait_time(self._state(key, limits, now), limits, now, reserve)
+
+    async def aclose(self) -> None:
+        pass
 
 
 class FallbackStore:
@@ -152,6 +163,9 @@ class FallbackStore:
             await self._primary.penalise(key, limits, seconds)
         except Exception as exc:
             self._note(exc)
+
+    async def aclose(self) -> None:
+        await self._primary.aclose()
 
     def _note(self, exc: Exception) -> None:
         if not self._failing:
@@ -205,7 +219,7 @@ class Budget:
                 if not urgent and urgent_q:
                     await self._until_changed(scope, None)  # urgent work first
                     continue
-                reserve = 0.0 if urgent else self._routine_reserve(scope)
+                reserve = 0.0 if urgent else await self._routine_reserve(scope)
                 wait = await self._store.take(self.key(scope), self.limits, reserve)
                 if wait <= 0:
                     return
@@ -234,7 +248,7 @@ class Budget:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _routine_reserve(self, scope: str) -> float:
+    async def _routine_reserve(self, scope: str) -> float:
         return self._reserve
 
     def _signal(self, scope: str) -> None:
@@ -271,6 +285,7 @@ class EditBudget(Budget):
         clock: Clock = time.monotonic,
         store: BucketStore | None = None,
         sleep: Sleep = asyncio.sleep,
+        open_replies: Callable[[str], Awaitable[int]] | None = None,
     ) -> None:
         limits = Limits.per_minute(per_minute, burst)
         super().__init__(
@@ -281,6 +296,7 @@ class EditBudget(Budget):
             sleep=sleep,
         )
         self._open: dict[str, int] = {}
+        self._open_replies = open_replies
 
     def open(self, team_id: str) -> None:
         """A reply started streaming: it will need one urgent edit to finish."""
@@ -290,10 +306,17 @@ class EditBudget(Budget):
         self._open[team_id] = max(0, self._open.get(team_id, 0) - 1)
         self._signal(team_id)
 
-    def _routine_reserve(self, scope: str) -> float:
+    async def _routine_reserve(self, scope: str) -> float:
         # Keep back a token for every reply that still has to land its final edit (up to the
         # burst), so progress edits never delay completion: under load, finals come first.
-        return max(self._reserve, min(float(self._open.get(scope, 0)), self.limits.burst))
+        # With a shared bucket that means the replies of every instance (``open_replies``).
+        count = self._open.get(scope, 0)
+        if self._open_replies is not None:
+            try:
+                count = max(count, await self._open_replies(scope))
+            except Exception as exc:  # the database is down: count this instance's replies
+                log.debug("could not count open replies: %s", exc)
+        return max(self._reserve, min(float(count), self.limits.burst))
 
 
 class PostBudget(Budget):
@@ -319,16 +342,20 @@ class PostBudget(Budget):
 class Budgets:
     """Every Slack budget of one instance, over one store: ask by method name (see ``TIERS``).
 
-    ``margin`` scales every rate a little under Slack's. Over a shared store the bursts are also
-    one token smaller: a call reaches Slack a little after its grant (a database round trip, a
-    busy event loop in another process), and Slack's bucket, full while idle, does not credit
-    that delay; one token of headroom absorbs up to one refill period (1.2 s at Tier 3) of it.
+    A call reaches Slack a little after its grant (a network hop; over a shared store also a
+    database round trip and a busy event loop in another process), and Slack's bucket, full
+    while idle, does not credit that delay: a late call followed by a prompt one looks like two
+    calls closer together than we granted them. In this process ``margin`` scales every rate a
+    little under Slack's, which covers the small delays of one instance. Over a shared store
+    each burst is instead smaller by what the bucket refills in ``GRANT_DELAY`` seconds, at
+    Slack's full rate: that absorbs any grant-to-arrival delay up to ``GRANT_DELAY``, which a
+    rate margin cannot do right after an idle spell (0.2 tokens of ``chat.update``'s 20).
     """
 
     def __init__(self, store: BucketStore, *, margin: float = 1.0, sleep: Sleep = asyncio.sleep):
         self.store = store
-        self._margin = margin
-        self._headroom = 1.0 if store.shared else 0.0
+        self._margin = 1.0 if store.shared else margin
+        self._delay = GRANT_DELAY if store.shared else 0.0
         self._sleep = sleep
         self._budgets: dict[str, Budget] = {}
 
@@ -336,22 +363,35 @@ class Budgets:
     def shared(self) -> bool:
         return self.store.shared
 
+    async def aclose(self) -> None:
+        await self.store.aclose()
+
     def budget(self, method: str, tier: Tier | None = None) -> Budget:
         """The one gate for ``method`` in this instance (created on first use)."""
         gate = self._budgets.get(method)
         if gate is None:
-            limits = (tier or TIERS[method]).limits(self._margin, self._headroom)
+            limits = (tier or TIERS[method]).limits(self._margin, self._delay)
             gate = Budget(method, limits, store=self.store, sleep=self._sleep)
             self._budgets[method] = gate
         return gate
 
-    def edits(self, *, per_minute: float, burst: float, reserve: float = 3.0) -> EditBudget:
+    def edits(
+        self,
+        *,
+        per_minute: float,
+        burst: float,
+        reserve: float = 3.0,
+        open_replies: Callable[[str], Awaitable[int]] | None = None,
+    ) -> EditBudget:
+        """``chat.update``; ``open_replies(team)`` counts replies streaming on every instance
+        (the finals to keep tokens for) and is only asked when the store is shared."""
         gate = EditBudget(
             per_minute=per_minute * self._margin,
-            burst=burst - self._headroom,
+            burst=burst - per_minute * self._margin / 60.0 * self._delay,
             reserve=reserve,
             store=self.store,
             sleep=self._sleep,
+            open_replies=open_replies if self.shared else None,
         )
         self._budgets[gate.method] = gate
         return gate
@@ -359,7 +399,7 @@ class Budgets:
     def posts(self, *, per_second: float, burst: float) -> PostBudget:
         gate = PostBudget(
             per_second=per_second * self._margin,
-            burst=burst - self._headroom,
+            burst=burst - per_second * self._margin * self._delay,
             store=self.store,
             sleep=self._sleep,
         )

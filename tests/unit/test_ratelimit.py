@@ -17,6 +17,7 @@ import pytest
 
 from bot.slack.buckets import Limits
 from bot.slack.ratelimit import (
+    GRANT_DELAY,
     TIERS,
     Budget,
     Budgets,
@@ -416,6 +417,9 @@ class BrokenStore:
     async def penalise(self, key: str, limits: Limits, seconds: float) -> None:
         raise OSError("connection refused")
 
+    async def aclose(self) -> None:
+        pass
+
 
 async def test_an_unreachable_shared_store_falls_back_to_local_buckets(
     caplog: pytest.LogCaptureFixture,
@@ -442,13 +446,68 @@ class SharedLocalStore(LocalStore):
     shared = True
 
 
-def test_a_shared_store_keeps_one_token_of_headroom() -> None:
+def test_a_shared_store_keeps_headroom_for_the_grant_to_call_delay() -> None:
     """Calls reach Slack a little after their grant; over a shared store that delay is longer
-    (a database round trip, other processes), so the bursts are one token smaller there."""
+    (a database round trip, other processes), so each burst is smaller by what the bucket
+    refills in GRANT_DELAY seconds."""
     local = Budgets(LocalStore())
     shared = Budgets(SharedLocalStore())
     assert local.edits(per_minute=50, burst=20).limits.burst == 20
-    assert shared.edits(per_minute=50, burst=20).limits.burst == 19
-    assert shared.posts(per_second=1, burst=5).limits.burst == 4
-    assert shared.budget("chat.startStream").limits.burst == TIERS["chat.startStream"].burst - 1
+    assert shared.edits(per_minute=60, burst=20).limits.burst == pytest.approx(20 - GRANT_DELAY)
+    assert shared.posts(per_second=2, burst=5).limits.burst == pytest.approx(5 - 2 * GRANT_DELAY)
+    start = TIERS["chat.startStream"]
+    assert shared.budget("chat.startStream").limits.burst == pytest.approx(
+        start.burst - start.per_minute / 60 * GRANT_DELAY
+    )
     assert shared.posts(per_second=1, burst=1).limits.burst == 1, "never below one"
+    # The headroom replaces the rate margin: over a shared store budgets run at Slack's rate.
+    margin = Budgets(LocalStore(), margin=0.5).edits(per_minute=60, burst=20).limits.rate
+    assert margin == pytest.approx(0.5)
+    full = Budgets(SharedLocalStore(), margin=0.5).edits(per_minute=60, burst=20).limits.rate
+    assert full == pytest.approx(1.0)
+
+
+async def test_replies_open_on_other_instances_raise_the_routine_reserve() -> None:
+    """Over a shared bucket the finals to keep tokens for are every instance's."""
+    time = FakeTime()
+    elsewhere = {"T1": 6}
+
+    async def open_replies(team: str) -> int:
+        return elsewhere[team]
+
+    store = CountingStore(time)
+    budget = EditBudget(
+        per_minute=60,
+        burst=10,
+        reserve=1,
+        store=store,
+        sleep=time.sleep,
+        open_replies=open_replies,
+    )
+    budget.open("T1")  # one here, six in all
+    for _ in range(4):
+        await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
+    routine = asyncio.create_task(budget.acquire("T1", urgent=False))
+    await settle()
+    assert not routine.done(), "6 tokens left: all kept for the finals of every instance"
+    elsewhere["T1"] = 1
+    time.advance(1.0)  # a token later the count is asked again
+    await settle()
+    await asyncio.wait_for(routine, WAIT)
+
+
+async def test_an_unanswered_reply_count_falls_back_to_this_instance() -> None:
+    time = FakeTime()
+
+    async def open_replies(team: str) -> int:
+        raise OSError("database down")
+
+    budget = EditBudget(
+        per_minute=60,
+        burst=10,
+        reserve=1,
+        clock=time,
+        sleep=time.sleep,
+        open_replies=open_replies,
+    )
+    await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
