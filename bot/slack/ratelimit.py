@@ -12,24 +12,33 @@ Three layers, each small:
   "grant or wait this long" out).
 - a :class:`BucketStore` keeps the bucket state: :class:`LocalStore` in this process (SQLite,
   one instance: nothing shared, no I/O, the fast path), or ``bot.store.budgets.
-  DatabaseBucketStore``: one row per bucket on PostgreSQL, one short transaction per grant,
-  timed by the database's clock so instances' clocks need not agree. A waiter never holds a
-  database connection: the store answers "wait this long", the connection goes back to the
-  pool, the waiter sleeps and asks again.
+  DatabaseBucketStore``: one row per bucket on PostgreSQL, two short autocommit statements per
+  grant (read, compare-and-set), timed by the database's clock so instances' clocks need not
+  agree. A waiter never holds a database connection: the store answers "wait this long", the
+  connection goes back to the pool, the waiter sleeps and asks again.
 - :class:`Budget`: the async gate callers use. Inside one instance it keeps the order fair
   (first come, first served; ``urgent`` callers before routine ones) and only the head of each
   queue asks the store, so waiting costs one store call per grant, not one per waiter.
 
-Adding a budget for another Slack method (native streaming, say) takes two lines::
+Using a budget for another Slack method (native streaming, say)::
 
-    TIERS["chat.appendStream"]               # the tier is already listed below; add yours there
-    append = budgets.budget("chat.appendStream")          # budgets: the app's Budgets
-    await append.acquire(team_id)                          # before each call
-    append.rate_limited(team_id, retry_after)              # when Slack answers 429 anyway
+    budgets = conversations.budgets                  # the instance's Budgets, built in bot.app
+    start = budgets.budget("chat.startStream")       # Tier 2; tiers are in TIERS below
+    append = budgets.budget("chat.appendStream")     # Tier 4
+    await start.acquire(team_id)                     # before each call; urgent=False lets
+    ...                                              #   urgent callers of the method go first
+    start.rate_limited(team_id, retry_after)         # when Slack answers 429 anyway
 
-``Budgets`` is built once in ``bot.app`` over the deployment's store, so a budget asked for
-anywhere is shared with every other instance automatically. The scope key is whatever Slack
-counts by (the workspace for tiered methods, the channel for ``chat.postMessage``).
+A method missing from ``TIERS`` gets a row there (or pass ``tier=Tier(per_minute, burst)``).
+``Budgets`` sits on the deployment's store, so every budget asked for anywhere is shared with
+the other instances automatically, with the same fairness inside an instance. The scope key is
+whatever Slack counts by: the workspace (``team_id``) for tiered methods, the channel for
+``chat.postMessage``.
+
+``assistant.threads.setStatus`` is deliberately not budgeted: its limit is per conversation
+(about 60 per minute per DM), a reply calls it a handful of times, a refusal is harmless (the
+streamer ignores it), and a per-channel bucket would hold one thread's "is thinking…" back
+behind every other thread of a busy channel.
 """
 
 from __future__ import annotations
@@ -78,14 +87,14 @@ class Tier:
 
 
 # Slack's published tiers for the methods a reply uses (Tier 2 20+/min, Tier 3 50+/min,
-# Tier 4 100+/min; chat.postMessage and setStatus are "special", about 1/s per channel).
+# Tier 4 100+/min; chat.postMessage is "special", about 1/s per channel). Bursts are ours:
+# Slack allows "short bursts" without saying how long.
 TIERS: dict[str, Tier] = {
     "chat.update": Tier(50, 20),
     "chat.postMessage": Tier(60, 5, "channel"),
     "chat.startStream": Tier(20, 5),
     "chat.stopStream": Tier(20, 5),
     "chat.appendStream": Tier(100, 10),
-    "assistant.threads.setStatus": Tier(60, 5, "channel"),
 }
 
 
@@ -264,10 +273,11 @@ class Budget:
         try:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (waiter, sleeper):
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(waiter, sleeper, return_exceptions=True)
+            # Cancel without awaiting: awaiting the helpers here under suppress(CancelledError)
+            # swallowed a cancellation that arrived as the event fired, so a reply's abandoned
+            # routine wait kept its final edit waiting for a routine token (~5 s at the end).
+            waiter.cancel()
+            sleeper.cancel()
 
 
 class EditBudget(Budget):

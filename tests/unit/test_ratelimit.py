@@ -331,6 +331,7 @@ async def test_routine_waits_for_urgent_without_asking_the_store() -> None:
     assert store.takes == asked
     time.advance(TICK)
     await asyncio.wait_for(asyncio.gather(*urgent), WAIT)
+    await settle()  # the routine waiter asks again and goes to sleep until its token is due
     time.advance(TICK)
     await settle()
     await asyncio.wait_for(routine, WAIT)
@@ -511,3 +512,24 @@ async def test_an_unanswered_reply_count_falls_back_to_this_instance() -> None:
         open_replies=open_replies,
     )
     await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
+
+
+@pytest.mark.parametrize("steps", range(6))
+async def test_a_routine_wait_cancelled_as_it_is_woken_ends(steps: int) -> None:
+    """A reply that ends abandons its routine wait; if the abandonment lands in the same loop
+    iterations as a wake-up (another reply closing), it must still end the wait, or the reply's
+    final edit waits for a routine token behind the reserve (seen as a 5 s tail)."""
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=60, burst=10, reserve=1)
+    for _ in range(10):
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    budget.open("T1")
+    budget.open("T1")
+    routine = asyncio.create_task(budget.acquire("T1", urgent=False))
+    await settle()
+    budget.close("T1")  # wakes the routine waiter...
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    routine.cancel()  # ...while its reply ends
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(routine, WAIT)
