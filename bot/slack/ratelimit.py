@@ -134,6 +134,9 @@ class LocalStore:
         return wait
 
     async def penalise(self, key: str, limits: Limits, seconds: float) -> None:
+        self.penalise_now(key, limits, seconds)
+
+    def penalise_now(self, key: str, limits: Limits, seconds: float) -> None:
         now = self._clock()
         self._states[key] = buckets.penalise(self._state(key, limits, now), limits, now, seconds)
 
@@ -246,6 +249,9 @@ class Budget:
 
     def rate_limited(self, scope: str, retry_after: float) -> None:
         """Slack answered 429: nobody (in any instance) calls before ``Retry-After``."""
+        if isinstance(self._store, LocalStore):  # at once, as before: no waiter slips through
+            self._store.penalise_now(self.key(scope), self.limits, retry_after)
+            return
         task = asyncio.get_running_loop().create_task(
             self._store.penalise(self.key(scope), self.limits, retry_after)
         )

@@ -533,3 +533,10 @@ async def test_a_routine_wait_cancelled_as_it_is_woken_ends(steps: int) -> None:
     routine.cancel()  # ...while its reply ends
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(routine, WAIT)
+
+
+async def test_a_429_blocks_in_process_waiters_at_once() -> None:
+    time = FakeTime()
+    budget, store = edits(time, per_minute=60, burst=5, reserve=0)
+    budget.rate_limited("T1", 3.0)  # no await in between: applied synchronously
+    assert store.wait_time(budget.key("T1"), budget.limits) == pytest.approx(3.0)
