@@ -9,10 +9,17 @@ bounded, so it always stops by itself.
 
     /work/venv/bin/python bench/stream_load.py [--threads 50] [--channels 10]
         [--chunks 60] [--chunk-delay 0.05] [--mode edit|native|auto]
+        [--instances 1] [--postgres URL]
 
 ``--mode`` is the bot's ``STREAM_MODE``; the fake then also enforces the native streaming
 tiers (startStream and stopStream 20/min with a burst of 10 each, appendStream 100/min with a
 burst of 20).
+
+With ``--instances N`` (or ``--postgres``) N bot processes share one freshly created PostgreSQL
+database (``TEST_POSTGRES_URL``, default ``postgresql://root@127.0.0.1:5432/test``, is the
+server; the database is dropped afterwards) and the events are dealt round-robin to them, as a
+load balancer would. Slack's budgets are per workspace whatever the number of instances, so the
+bound and the targets do not change.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +72,10 @@ ACK_P99_TARGET = 0.100
 RSS_TARGET_MB = 200.0
 
 CURSOR = " ▍"
+DEFAULT_POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
+_BUDGET_TX = re.compile(
+    r'^glm_bot_slack_budget_transactions_total\{op="(\w+)"\} ([0-9.e+]+)$', re.M
+)
 _QUESTION = re.compile(r"question (\d+)")
 
 
@@ -124,7 +137,45 @@ async def drain(stream: asyncio.StreamReader, sink: list[str]) -> None:
     """Keep reading the bot's stderr so a full pipe never blocks its logging."""
     while line := await stream.readline():
         sink.append(line.decode(errors="replace"))
-        del sink[:-500]
+        del sink[:-5000]
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one run (dropped afterwards)."""
+    import asyncpg
+
+    admin = await asyncio.wait_for(asyncpg.connect(admin_url), 10)
+    name = f"glm_bench_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def database_transactions(url: str) -> int:
+    """Committed + rolled-back transactions of the database so far (PostgreSQL statistics)."""
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncio.wait_for(asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres"), 10)
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = await conn.fetchrow(
+            "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1", name
+        )
+        return int(row["n"]) if row else 0
+    finally:
+        await conn.close()
+
+
+async def budget_transactions(session: aiohttp.ClientSession, bot: BotProcess) -> int:
+    """The shared-budget store transactions one instance made (its /metrics)."""
+    async with session.get(f"{bot.url}/metrics") as resp:
+        body = await resp.text()
+    return int(sum(float(m.group(2)) for m in _BUDGET_TX.finditer(body)))
 
 
 async def send_event(sender: SlackSender, run: ThreadRun) -> None:
@@ -198,98 +249,144 @@ def measure(slack: FakeSlack, glm: FakeGLM, runs: list[ThreadRun]) -> None:
         )
 
 
+@dataclass
+class Figures:
+    """What the instances cost, summed over all of them."""
+
+    cpu_s: float = 0.0
+    rss_mb: float = 0.0
+    budget_tx: int = 0
+    db_tx: int | None = None
+
+
 async def bench(args: argparse.Namespace) -> int:
+    postgres = args.postgres or (DEFAULT_POSTGRES if args.instances > 1 else None)
+    with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp:
+        if postgres is None:
+            return await bench_on(args, Path(tmp), f"sqlite:///{Path(tmp) / 'bench.db'}")
+        async with fresh_database(postgres) as url:
+            return await bench_on(args, Path(tmp), url)
+
+
+async def bench_on(args: argparse.Namespace, tmp: Path, database_url: str) -> int:
     n, stream_s = args.threads, args.chunks * args.chunk_delay
     bound_s = mode_bound(args.mode, n)
     deadline = max(120.0, 4 * bound_s + 4 * stream_s)
-    with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp:
-        slack = await FakeSlack(token=BOT_TOKEN).start()
-        glm = await FakeGLM(api_key=GLM_KEY).start()
-        bot: BotProcess | None = None
-        drainer: asyncio.Task[None] | None = None
-        try:
-            channels = [f"C{c + 1:04d}" for c in range(args.channels)]
-            for ch in channels:
-                slack.add_channel(ch, name=f"bench-{ch.lower()}")
-            runs = []
-            for i in range(n):
-                chunks = answer_chunks(i, args.chunks)
-                channel = channels[i % len(channels)]
-                user = f"U{1000 + i}"  # one asker per thread: the per-user limit stays out
-                slack.add_user(user, name=f"user{i}")
-                event = mention_event(f"question {i}", channel=channel, user=user)
-                runs.append(ThreadRun(i, channel, event, "".join(chunks), f"reply-{i:03d}"))
+    postgres = database_url.startswith("postgres")
+    figures = Figures()
+    slack = await FakeSlack(token=BOT_TOKEN).start()
+    glm = await FakeGLM(api_key=GLM_KEY).start()
+    bots: list[BotProcess] = []
+    drainers: list[asyncio.Task[None]] = []
+    try:
+        channels = [f"C{c + 1:04d}" for c in range(args.channels)]
+        for ch in channels:
+            slack.add_channel(ch, name=f"bench-{ch.lower()}")
+        runs = []
+        for i in range(n):
+            chunks = answer_chunks(i, args.chunks)
+            channel = channels[i % len(channels)]
+            user = f"U{1000 + i}"  # one asker per thread: the per-user limit stays out
+            slack.add_user(user, name=f"user{i}")
+            event = mention_event(f"question {i}", channel=channel, user=user)
+            runs.append(ThreadRun(i, channel, event, "".join(chunks), f"reply-{i:03d}"))
 
-            def script(req: GLMRequest) -> Reply:
-                m = _QUESTION.search(req.user_text)
-                i = int(m.group(1)) if m else 0
-                return Reply(chunks=answer_chunks(i, args.chunks), chunk_delay=args.chunk_delay)
+        def script(req: GLMRequest) -> Reply:
+            m = _QUESTION.search(req.user_text)
+            i = int(m.group(1)) if m else 0
+            return Reply(chunks=answer_chunks(i, args.chunks), chunk_delay=args.chunk_delay)
 
-            glm.default_reply = script
+        glm.default_reply = script
 
+        # One after the other: a simultaneous first start on an empty database is issue 11's
+        # migration race, not what this benchmark measures.
+        for _ in range(args.instances):
             bot = BotProcess(
-                Path(tmp),
+                tmp,
                 SLACK_BOT_TOKEN=BOT_TOKEN,
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_BASE_URL=slack.api_url,
                 ZHIPUAI_API_KEY=GLM_KEY,
                 ZHIPUAI_BASE_URL=glm.base_url,
-                DATABASE_URL=f"sqlite:///{Path(tmp) / 'bench.db'}",
+                DATABASE_URL=database_url,
                 LOG_LEVEL=args.log_level,
                 STREAM_MODE=args.mode,
+                **({"SLACK_BUDGET_STORE": args.budget_store} if args.budget_store else {}),
             )
+            bots.append(bot)
             await bot.start(timeout=60)
             assert bot.proc is not None and bot.proc.stderr is not None
-            drainer = asyncio.create_task(drain(bot.proc.stderr, bot.stderr_lines))
-            pid = bot.proc.pid
-            cpu0, _ = read_proc(pid)
+            drainers.append(asyncio.create_task(drain(bot.proc.stderr, bot.stderr_lines)))
+        cpu0 = [read_proc(b.proc.pid)[0] for b in bots if b.proc is not None]
+        tx0 = await database_transactions(database_url) if postgres else None
 
-            slack.enforce_rate_limits(
-                update_per_minute=UPDATE_PER_MINUTE,
-                update_burst=UPDATE_BURST,
-                post_per_second_per_channel=POST_PER_SECOND_PER_CHANNEL,
+        slack.enforce_rate_limits(
+            update_per_minute=UPDATE_PER_MINUTE,
+            update_burst=UPDATE_BURST,
+            post_per_second_per_channel=POST_PER_SECOND_PER_CHANNEL,
+        )
+        slack.enforce_stream_limits(
+            start_stop_per_minute=STREAM_START_STOP_PER_MINUTE,
+            start_stop_burst=STREAM_START_STOP_BURST,
+            append_per_minute=STREAM_APPEND_PER_MINUTE,
+            append_burst=STREAM_APPEND_BURST,
+        )
+        connector = aiohttp.TCPConnector(limit=n + 10)
+        async with aiohttp.ClientSession(trust_env=False, connector=connector) as session:
+            senders = [SlackSender(f"{b.url}/slack/events", SIGNING_SECRET, session) for b in bots]
+            t0 = time.monotonic()
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(send_event(senders[i % len(senders)], r) for i, r in enumerate(runs))
+                ),
+                timeout=60,
             )
-            slack.enforce_stream_limits(
-                start_stop_per_minute=STREAM_START_STOP_PER_MINUTE,
-                start_stop_burst=STREAM_START_STOP_BURST,
-                append_per_minute=STREAM_APPEND_PER_MINUTE,
-                append_burst=STREAM_APPEND_BURST,
-            )
-            connector = aiohttp.TCPConnector(limit=n + 10)
-            async with aiohttp.ClientSession(trust_env=False, connector=connector) as session:
-                sender = SlackSender(f"{bot.url}/slack/events", SIGNING_SECRET, session)
-                t0 = time.monotonic()
-                await asyncio.wait_for(
-                    asyncio.gather(*(send_event(sender, r) for r in runs)), timeout=60
+            timed_out = False
+            try:
+                await slack.wait_for(
+                    lambda f: all(thread_done(f, r) for r in runs),
+                    timeout=deadline,
+                    what="every reply to be final",
                 )
-                timed_out = False
-                try:
-                    await slack.wait_for(
-                        lambda f: all(thread_done(f, r) for r in runs),
-                        timeout=deadline,
-                        what="every reply to be final",
-                    )
-                except AssertionError:
-                    timed_out = True
-                wall_s = time.monotonic() - t0
-            cpu1, rss_mb = read_proc(pid)  # before the process exits
-            measure(slack, glm, runs)
-            if args.timeline:
-                print_timeline(slack, t0)
-        finally:
-            if bot is not None and bot.proc is not None and bot.proc.returncode is None:
+            except AssertionError:
+                timed_out = True
+            wall_s = time.monotonic() - t0
+            for bot, start in zip(bots, cpu0, strict=True):
+                assert bot.proc is not None
+                cpu, rss = read_proc(bot.proc.pid)  # before the process exits
+                figures.cpu_s += cpu - start
+                figures.rss_mb = max(figures.rss_mb, rss)
+                figures.budget_tx += await budget_transactions(session, bot)
+        measure(slack, glm, runs)
+        if args.timeline:
+            print_timeline(slack, t0)
+    finally:
+        for bot in bots:
+            if bot.proc is not None and bot.proc.returncode is None:
                 bot.signal(signal.SIGTERM)
+        for bot in bots:
+            if bot.proc is not None and bot.proc.returncode is None:
                 try:
                     await bot.wait(timeout=30)
                 except TimeoutError:
                     await bot.kill()
-            if drainer is not None:
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(drainer, 5)
-            await glm.stop()
-            await slack.stop()
+        for drainer in drainers:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(drainer, 5)
+        if args.bot_logs:
+            write_logs(Path(args.bot_logs), bots)
+        await glm.stop()
+        await slack.stop()
+    if tx0 is not None:
+        # Read after the instances exited: each flushes its statistics on the way out.
+        figures.db_tx = await database_transactions(database_url) - tx0
 
-    return report(args, runs, slack, wall_s, bound_s, stream_s, cpu1 - cpu0, rss_mb, timed_out)
+    return report(args, runs, slack, wall_s, bound_s, stream_s, figures, timed_out)
+
+
+def write_logs(directory: Path, bots: list[BotProcess]) -> None:
+    for i, bot in enumerate(bots):
+        (directory / f"instance-{i}.log").write_text("".join(bot.stderr_lines))
 
 
 def mode_bound(mode: str, n: int) -> float:
@@ -320,8 +417,7 @@ def report(
     wall_s: float,
     bound_s: float,
     stream_s: float,
-    cpu_s: float,
-    rss_mb: float,
+    figures: Figures,
     timed_out: bool,
 ) -> int:
     """Print the figures and the pass/fail of each target; exit status 1 if any target fails."""
@@ -336,12 +432,16 @@ def report(
     if args.mode == "auto":
         target_wall = max(AUTO_WALL_TARGET, WALL_FACTOR_TARGET * stream_s)
     bad_acks = sum(1 for r in runs if r.ack_status != 200)
+    cpu_s, rss_mb = figures.cpu_s, figures.rss_mb
 
     print(
         f"stream_load: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {platform.platform()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print(
+        f"  instances={args.instances} "
+        f"database={'postgresql' if figures.db_tx is not None else 'sqlite'} "
+        f"budget store={args.budget_store or 'auto'}\n"
         f"  threads={n} channels={args.channels} chunks={args.chunks} "
         f"chunk_delay={args.chunk_delay}s (upstream stream ~{stream_s:.1f}s); Slack tiers: "
         f"chat.update {UPDATE_PER_MINUTE:g}/min burst {UPDATE_BURST:g}, "
@@ -374,7 +474,16 @@ def report(
         f"{bound_s:6.2f} s   target <= {target_wall:6.2f} s"
     )
     print(f"  bot CPU               {cpu_s:6.2f} s total, {cpu_s / n * 1000:6.1f} ms per reply")
-    print(f"  bot peak RSS          {rss_mb:6.1f} MB")
+    print(f"  bot peak RSS          {rss_mb:6.1f} MB (largest instance)")
+    print(
+        f"  shared-budget store   {figures.budget_tx} transactions, "
+        f"{figures.budget_tx / n:5.2f} per reply"
+    )
+    if figures.db_tx is not None:
+        print(
+            f"  database (all)        {figures.db_tx} transactions, "
+            f"{figures.db_tx / n:5.2f} per reply"
+        )
 
     checks = [
         ("every reply complete and exact", complete == n and not timed_out),
@@ -416,9 +525,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mode", choices=("edit", "native", "auto"), default="edit", help="the bot's STREAM_MODE"
     )
+    parser.add_argument("--bot-logs", metavar="DIR", help="write each instance's last log lines")
+    parser.add_argument("--instances", type=int, default=1, help="bot processes (PostgreSQL)")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help=f"server to create the run's database on (default with --instances > 1: "
+        f"{DEFAULT_POSTGRES})",
+    )
+    parser.add_argument(
+        "--budget-store",
+        choices=("auto", "local", "database"),
+        help="the bots' SLACK_BUDGET_STORE (default: not set)",
+    )
     args = parser.parse_args(argv)
-    if args.threads < 1 or args.channels < 1 or args.chunks < 2:
-        parser.error("--threads, --channels >= 1 and --chunks >= 2")
+    if args.threads < 1 or args.channels < 1 or args.chunks < 2 or args.instances < 1:
+        parser.error("--threads, --channels, --instances >= 1 and --chunks >= 2")
     return asyncio.run(bench(args))
 
 

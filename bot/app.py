@@ -24,17 +24,19 @@ from bot.config import Settings
 from bot.conversations import Conversations
 from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
+from bot.metrics import Metrics
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
-from bot.reply.budgets import make_stream_budgets
+from bot.reply.budgets import stream_budgets
 from bot.reply.choose import ReplyChooser
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
 from bot.slack.people import UserDirectory
-from bot.slack.ratelimit import EditBudget
+from bot.slack.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
 from bot.slack.streamer import StreamerConfig
+from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine, ping
 from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
@@ -114,16 +116,22 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
     )
     identity = BotIdentity()
     files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
+    metrics = Metrics()
+    # A little under Slack's rate: our clock and Slack's differ by each call's network
+    # delay, so a bucket refilled exactly at the limit still collects the odd 429.
+    budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
     conversations = Conversations(
         executor=executor,
         repo=repo,
         glm=glm,
         slack=slack,
-        # A little under Slack's rate: our clock and Slack's differ by each call's network
-        # delay, so a bucket refilled exactly at the limit still collects the odd 429.
-        budget=EditBudget(
-            per_minute=settings.slack_edits_per_minute * 0.98, burst=settings.slack_edit_burst
+        budget=budgets.edits(
+            per_minute=settings.slack_edits_per_minute,
+            burst=settings.slack_edit_burst,
+            open_replies=repo.count_streaming_replies,
         ),
+        budgets=budgets,
+        metrics=metrics,
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,
@@ -162,7 +170,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         conversations.replies = ReplyChooser(
             mode=settings.stream_mode,
             client=slack,
-            budgets=make_stream_budgets(),
+            budgets=stream_budgets(conversations.budgets),
             edit_interval=settings.stream_edit_interval,
         )
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
@@ -201,6 +209,17 @@ def _wire_agent_surface(
     conversations.surface = DMSurface(
         slack=slack, store=store, people=UserDirectory(slack), bot_user_id=lambda: identity.user_id
     )
+
+
+def budget_store(settings: Settings, engine: AsyncEngine, metrics: Metrics) -> BucketStore:
+    """Slack's budgets are per workspace: on a database instances share (PostgreSQL) they live
+    there, so every instance draws on one bucket; otherwise (SQLite: one instance) in memory."""
+    choice = settings.slack_budget_store
+    if choice == "local" or (choice == "auto" and engine.dialect.name != "postgresql"):
+        return LocalStore()
+    counter = metrics.budget_transactions
+    shared = DatabaseBucketStore(engine, on_transaction=lambda op: counter.labels(op).inc())
+    return FallbackStore(shared, LocalStore())
 
 
 async def start_bot(bot: Bot) -> None:
@@ -261,6 +280,7 @@ async def stop_bot(bot: Bot) -> None:
         await bot.repo.remove_instance(bot.instance_id)
     await bot.glm.close()
     await bot.files.close()
+    await bot.conversations.budgets.aclose()
     await bot.engine.dispose()
     session = getattr(bot.slack, "session", None)
     if session is not None:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     slack_edit_burst: float = Field(20.0, ge=1)
     slack_posts_per_second: float = Field(1.0, gt=0, description="chat.postMessage per channel")
     slack_post_burst: float = Field(5.0, ge=1)
+    slack_budget_store: Literal["auto", "local", "database"] = Field(
+        "auto", description="where Slack rate budgets live: database (shared) on PostgreSQL"
+    )
     thread_context_limit: int = Field(
         20, ge=0, le=200, description="earlier thread messages sent when joining a human thread"
     )
@@ -127,6 +130,8 @@ class Settings(BaseSettings):
             missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
         if missing:
             raise ValueError(_MISSING + ", ".join(missing))
+        if self.slack_budget_store == "database" and not self.database_url.startswith("postgres"):
+            raise ValueError("SLACK_BUDGET_STORE=database needs a PostgreSQL DATABASE_URL")
         return self
 
     @property

@@ -42,7 +42,7 @@ from bot.reply.choose import ReplyChooser
 from bot.reply.view import ReplyView
 from bot.slack.inbound import slack_to_plain
 from bot.slack.people import UserDirectory
-from bot.slack.ratelimit import EditBudget, PostBudget
+from bot.slack.ratelimit import Budgets, EditBudget, LocalStore, PostBudget
 from bot.slack.routing import Route, channel_type_of
 from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.slack.thread_context import with_thread_context
@@ -96,6 +96,7 @@ class Conversations:
         files: FileService | None = None,
         executor: KeyedSerialExecutor | None = None,
         surface: DMSurface | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._repo = repo
         self._glm = glm
@@ -112,7 +113,9 @@ class Conversations:
         self._auth_error_logged = False
         self._running: dict[str, RunningTurn] = {}
         self.metrics = metrics or Metrics()
-        self._posts = PostBudget(
+        # Every Slack budget of this instance (shared with the others when the store is).
+        self.budgets = budgets or Budgets(LocalStore())
+        self._posts: PostBudget = self.budgets.posts(
             per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
         )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
@@ -331,7 +334,7 @@ class Conversations:
             lang=lang,
         )
         if self.replies is not None:  # STREAM_MODE: maybe stream natively, edit as fallback
-            streamer = self.replies.choose(
+            streamer = await self.replies.choose(
                 streamer,
                 team_id=route.team_id,
                 channel_id=route.channel_id,

@@ -36,6 +36,12 @@ class Metrics:
             ["rating"],
             registry=r,
         )
+        self.budget_transactions = Counter(
+            "glm_bot_slack_budget_transactions",
+            "Transactions on the shared Slack budget store",
+            ["op"],
+            registry=r,
+        )
         self.active_streams = Gauge("glm_bot_active_streams", "Upstream streams open", registry=r)
         self.queued_turns = Gauge(
             "glm_bot_queued_turns", "Turns waiting for a free upstream slot", registry=r

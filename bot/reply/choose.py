@@ -40,7 +40,7 @@ class ReplyChooser:
         self._interval = edit_interval
         self._horizon = horizon
 
-    def choose(
+    async def choose(
         self,
         edit: ReplyView,
         *,
@@ -57,9 +57,9 @@ class ReplyChooser:
             return edit
         prepaid = False
         if self.mode == "auto":
-            if not self._budgets.stop_affordable(team_id, self._horizon):
+            if not await self._budgets.stop_affordable(team_id, self._horizon):
                 return edit
-            if not self._budgets.start.bucket(team_id).take():
+            if not await self._budgets.start.try_take(team_id):
                 return edit
             prepaid = True
         return NativeStreamer(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -355,6 +355,16 @@ class Repository:
                 delete(TurnTicket).where(TurnTicket.at < utcnow() - older_than)
             )
             return int(result.rowcount or 0)
+
+    async def count_streaming_replies(self, team_id: str) -> int:
+        """Replies of a workspace still streaming on any instance: each needs a final edit."""
+        async with self._session() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(Reply)
+                .where(Reply.status == "streaming", Reply.team_id == team_id)
+            )
+            return int(count or 0)
 
     async def replies_with_status(self, status: str) -> list[ReplyRecord]:
         async with self._session() as session:

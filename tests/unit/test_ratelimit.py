@@ -1,18 +1,32 @@
-"""The shared edit budget: token-bucket arithmetic and the urgent-before-routine policy.
+"""Slack budgets: token-bucket arithmetic and the fair, urgent-before-routine gate.
 
-Every test uses a fake clock (a mutable float), so refills happen only when the test advances
-time. The async tests run on the real event loop; they use a fast bucket (128 tokens per second,
-an exact binary fraction, so one token is exactly ``1 / 128`` s of fake time) to keep the real
-``asyncio.sleep`` inside ``acquire`` at about 10 ms per poll and every wait bounded.
+Time is fake throughout: ``FakeTime`` is both the clock and the ``sleep`` the budgets are given,
+so refills happen and sleepers wake only when a test advances it, and the order in which
+waiters are served is decided by the code under test, never by real-time races. Real time
+appears only as the bound on each wait (``WAIT``). Rates are exact binary fractions (128
+tokens per second: one token is exactly ``1 / 128`` s) so the arithmetic has no rounding.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 
 import pytest
 
-from bot.slack.ratelimit import EditBudget, TokenBucket
+from bot.slack.buckets import Limits
+from bot.slack.ratelimit import (
+    GRANT_DELAY,
+    TIERS,
+    Budget,
+    Budgets,
+    EditBudget,
+    FallbackStore,
+    LocalStore,
+    PostBudget,
+    TokenBucket,
+)
 
 FAST_PER_MINUTE = 128 * 60  # 128 tokens per second
 TICK = 1 / 128  # fake seconds per token at FAST_PER_MINUTE
@@ -30,6 +44,35 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class FakeTime(FakeClock):
+    """A clock plus an injectable ``sleep`` that returns when the clock passes its deadline."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        super().__init__(now)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._seq), future))
+        await future
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        while self._sleepers and self._sleepers[0][0] <= self.now + 1e-12:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+
+async def settle() -> None:
+    """Let every runnable task run until each is blocked again (no real time passes)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
 
 
 # -- TokenBucket ------------------------------------------------------------------------------
@@ -105,135 +148,395 @@ def test_penalise_never_gives_tokens_back() -> None:
     assert bucket.wait_time() == pytest.approx(10.0)
 
 
-# -- EditBudget: synchronous views -------------------------------------------------------------
+# -- Budget gates (fake clock and fake sleep) ---------------------------------------------------
 
 
-def test_each_workspace_has_its_own_bucket() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=60, burst=2, reserve=0, clock=clock)
-    a, b = budget.bucket("T1"), budget.bucket("T2")
-    assert a is budget.bucket("T1") and a is not b
-    assert a.take() and a.take() and not a.take()
-    assert b.take(), "spending T1's budget leaves T2's untouched"
+class CountingStore(LocalStore):
+    """The in-process store, counting how often the gate asks it (each ask is a database
+    transaction when the store is shared)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.takes = 0
+
+    async def take(self, key: str, limits: Limits, reserve: float = 0.0) -> float:
+        self.takes += 1
+        return await super().take(key, limits, reserve)
+
+
+def edits(time: FakeTime, **kwargs: float) -> tuple[EditBudget, CountingStore]:
+    store = CountingStore(time)
+    return EditBudget(store=store, sleep=time.sleep, **kwargs), store
+
+
+def drain(budget: Budget, scope: str, n: int) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(budget.acquire(scope, urgent=True)) for _ in range(n)]
+
+
+async def served_in_order(
+    time: FakeTime, budget: Budget, waiters: list[tuple[str, bool]], *, step: float, scope: str
+) -> list[str]:
+    """Queue ``waiters`` (name, urgent) in that order, then add tokens one ``step`` at a time."""
+    order: list[str] = []
+
+    async def acquire(name: str, urgent: bool) -> None:
+        await budget.acquire(scope, urgent=urgent)
+        order.append(name)
+
+    tasks = []
+    for name, urgent in waiters:
+        tasks.append(asyncio.create_task(acquire(name, urgent)))
+        await settle()
+    for _ in range(len(waiters) * 4):
+        if all(t.done() for t in tasks):
+            break
+        time.advance(step)
+        await settle()
+    await asyncio.wait_for(asyncio.gather(*tasks), WAIT)
+    return order
+
+
+async def test_each_workspace_has_its_own_bucket() -> None:
+    time = FakeTime()
+    budget, store = edits(time, per_minute=60, burst=2, reserve=0)
+    for _ in range(2):
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    assert store.wait_time(budget.key("T1"), budget.limits) == pytest.approx(1.0)
+    assert store.wait_time(budget.key("T2"), budget.limits) == 0.0, "T2 is untouched"
     budget.rate_limited("T1", 30)
-    assert budget.bucket("T2").wait_time() == 0.0
-    assert budget.bucket("T1").wait_time() == pytest.approx(30.0)
-
-
-# -- EditBudget.acquire ------------------------------------------------------------------------
+    await budget.settled()
+    assert store.wait_time(budget.key("T1"), budget.limits) == pytest.approx(30.0)
+    assert store.wait_time(budget.key("T2"), budget.limits) == 0.0
 
 
 async def test_reserve_is_capped_below_the_burst() -> None:
     """A reserve as large as the burst would starve routine edits for ever."""
-    clock = FakeClock()
-    budget = EditBudget(per_minute=60, burst=3, reserve=10, clock=clock)
+    budget, _ = edits(FakeTime(), per_minute=60, burst=3, reserve=10)
     await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
 
 
 async def test_acquire_returns_at_once_while_tokens_last() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=60, burst=5, reserve=2, clock=clock)
+    time = FakeTime()
+    budget, store = edits(time, per_minute=60, burst=5, reserve=2)
     for _ in range(3):
         await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
     for _ in range(2):
         await asyncio.wait_for(budget.acquire("T1", urgent=True), WAIT)
-    assert budget.bucket("T1").wait_time() > 0
+    assert store.wait_time(budget.key("T1"), budget.limits) > 0
+    assert time.sleeps == [], "nobody slept"
 
 
 async def test_routine_never_takes_the_reserve() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=FAST_PER_MINUTE, burst=5, reserve=3, clock=clock)
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=5, reserve=3)
     for _ in range(2):
         await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
     routine = asyncio.create_task(budget.acquire("T1", urgent=False))
-    await asyncio.sleep(0.05)  # several polls of the waiting task, no fake time passing
+    await settle()
     assert not routine.done(), "routine edits must leave the reserve alone"
     # The reserve is intact: urgent edits get all three tokens without waiting.
     for _ in range(3):
         await asyncio.wait_for(budget.acquire("T1", urgent=True), WAIT)
-    clock.advance(3 * TICK)  # the reserve refilled, but nothing above it
-    await asyncio.sleep(0.05)
+    time.advance(3 * TICK)  # the reserve refilled, but nothing above it
+    await settle()
     assert not routine.done()
-    clock.advance(TICK)  # one token above the reserve
+    time.advance(TICK)  # one token above the reserve
     await asyncio.wait_for(routine, WAIT)
 
 
 async def test_urgent_is_served_before_routine_when_tokens_are_scarce() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=FAST_PER_MINUTE, burst=4, reserve=2, clock=clock)
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=4, reserve=0)
     for _ in range(4):
-        await asyncio.wait_for(budget.acquire("T1", urgent=True), WAIT)  # bucket empty
-    order: list[str] = []
-
-    async def acquire(name: str, *, urgent: bool) -> None:
-        await budget.acquire("T1", urgent=urgent)
-        order.append(name)
-
-    routine = asyncio.create_task(acquire("routine", urgent=False))
-    await asyncio.sleep(0.02)  # the routine edit was waiting first
-    urgent = asyncio.create_task(acquire("urgent", urgent=True))
-    await asyncio.sleep(0.02)
-    # Three tokens: enough for routine (reserve 2 + 1) were nobody urgent waiting.
-    clock.advance(3 * TICK)
-    await asyncio.wait_for(urgent, WAIT)
-    assert order == ["urgent"]
-    await asyncio.sleep(0.05)
-    assert not routine.done(), "two tokens left: exactly the reserve"
-    clock.advance(TICK)
-    await asyncio.wait_for(routine, WAIT)
-    assert order == ["urgent", "routine"]
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)  # bucket empty
+    waiters = [("r1", False), ("r2", False), ("u1", True), ("u2", True)]
+    order = await served_in_order(time, budget, waiters, step=TICK, scope="T1")
+    assert order == ["u1", "u2", "r1", "r2"]
 
 
-async def test_waiting_urgent_edits_raise_the_routine_reserve() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=FAST_PER_MINUTE, burst=10, reserve=1, clock=clock)
+async def test_each_class_is_first_come_first_served() -> None:
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=2, reserve=0)
+    for _ in range(2):
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    names = [(f"u{i}", True) for i in range(5)] + [(f"r{i}", False) for i in range(5)]
+    shuffled = [names[i] for i in (5, 0, 6, 1, 2, 7, 8, 3, 9, 4)]
+    order = await served_in_order(time, budget, shuffled, step=TICK, scope="T1")
+    assert order == [n for n, _ in names]
+
+
+async def test_waiting_urgent_edits_hold_routine_back() -> None:
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=10, reserve=1)
     for _ in range(10):
-        await asyncio.wait_for(budget.acquire("T1", urgent=True), WAIT)
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
     routine = asyncio.create_task(budget.acquire("T1", urgent=False))
-    urgents = [asyncio.create_task(budget.acquire("T1", urgent=True)) for _ in range(3)]
-    await asyncio.sleep(0.02)
-    clock.advance(4 * TICK)  # reserve 1 + 3 urgent waiting: routine still may not go
+    await settle()
+    urgents = drain(budget, "T1", 3)
+    await settle()
+    time.advance(4 * TICK)  # reserve 1 + 3 urgent: all go to the urgent ones
     await asyncio.wait_for(asyncio.gather(*urgents), WAIT)
-    assert not routine.done()
-    clock.advance(TICK)  # 1 token left (the reserve) + 1 more
+    await settle()
+    assert not routine.done(), "one token left: exactly the reserve"
+    time.advance(TICK)
+    await settle()
+    await asyncio.wait_for(routine, WAIT)
+
+
+async def test_open_replies_raise_the_reserve_and_closing_wakes_routine() -> None:
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=60, burst=10, reserve=1)
+    for _ in range(5):
+        budget.open("T1")
+    for _ in range(5):
+        await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
+    routine = asyncio.create_task(budget.acquire("T1", urgent=False))
+    await settle()
+    assert not routine.done(), "5 tokens left: one kept for each open reply's final edit"
+    for _ in range(3):
+        budget.close("T1")
+    await settle()
+    await asyncio.wait_for(routine, WAIT)  # woken by close(), no time passed
+    assert time.now == 0.0
+
+
+async def test_only_the_head_of_the_queue_asks_the_store() -> None:
+    """Forty waiters cost about one store call per grant, not one per waiter per poll: with a
+    shared store each call is a database transaction."""
+    time = FakeTime()
+    budget, store = edits(time, per_minute=FAST_PER_MINUTE, burst=1, reserve=0)
+    await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    store.takes = 0
+    tasks = drain(budget, "T1", 40)
+    await settle()
+    for _ in range(40):
+        time.advance(TICK)
+        await settle()
+    await asyncio.wait_for(asyncio.gather(*tasks), WAIT)
+    assert store.takes <= 2 * 40
+
+
+async def test_routine_waits_for_urgent_without_asking_the_store() -> None:
+    time = FakeTime()
+    budget, store = edits(time, per_minute=FAST_PER_MINUTE, burst=2, reserve=0)
+    for _ in range(2):
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    urgent = drain(budget, "T1", 1)
+    await settle()
+    routine = asyncio.create_task(budget.acquire("T1", urgent=False))
+    await settle()
+    asked = store.takes
+    time.advance(0.5 * TICK)  # not yet a token; the routine waiter must not poll
+    await settle()
+    assert store.takes == asked
+    time.advance(TICK)
+    await asyncio.wait_for(asyncio.gather(*urgent), WAIT)
+    await settle()  # the routine waiter asks again and goes to sleep until its token is due
+    time.advance(TICK)
+    await settle()
     await asyncio.wait_for(routine, WAIT)
 
 
 async def test_a_cancelled_urgent_wait_does_not_block_routine_for_ever() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=FAST_PER_MINUTE, burst=3, reserve=1, clock=clock)
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=3, reserve=1)
     for _ in range(3):
-        await asyncio.wait_for(budget.acquire("T1", urgent=True), WAIT)
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
     urgent = asyncio.create_task(budget.acquire("T1", urgent=True))
-    await asyncio.sleep(0.02)
+    await settle()
     urgent.cancel()
     with pytest.raises(asyncio.CancelledError):
         await urgent
-    clock.advance(2 * TICK)  # reserve 1 + 1: enough once nobody urgent is waiting
+    time.advance(2 * TICK)  # reserve 1 + 1: enough once nobody urgent is waiting
     await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
 
 
 async def test_workspaces_do_not_wait_for_each_other() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=FAST_PER_MINUTE, burst=2, reserve=1, clock=clock)
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=2, reserve=1)
     for _ in range(2):
-        await asyncio.wait_for(budget.acquire("T1", urgent=True), WAIT)
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
     blocked = asyncio.create_task(budget.acquire("T1", urgent=True))
     await asyncio.wait_for(budget.acquire("T2", urgent=False), WAIT)
     await asyncio.wait_for(budget.acquire("T2", urgent=True), WAIT)
     assert not blocked.done()
-    clock.advance(TICK)
+    time.advance(TICK)
     await asyncio.wait_for(blocked, WAIT)
 
 
 async def test_after_a_429_acquire_waits_for_retry_after() -> None:
-    clock = FakeClock()
-    budget = EditBudget(per_minute=FAST_PER_MINUTE, burst=20, reserve=3, clock=clock)
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=20, reserve=3)
     budget.rate_limited("T1", 8 * TICK)
+    await budget.settled()
     task = asyncio.create_task(budget.acquire("T1", urgent=True))
-    await asyncio.sleep(0.02)
-    clock.advance(7 * TICK)
-    await asyncio.sleep(0.02)
+    await settle()
+    time.advance(7 * TICK)
+    await settle()
     assert not task.done(), "no call before Retry-After, even for an urgent edit"
-    clock.advance(TICK)
+    time.advance(TICK)
     await asyncio.wait_for(task, WAIT)
+
+
+async def test_posts_are_budgeted_per_channel() -> None:
+    time = FakeTime()
+    posts = PostBudget(per_second=1.0, burst=2, clock=time, sleep=time.sleep)
+    for _ in range(2):
+        await asyncio.wait_for(posts.acquire("C1"), WAIT)
+    blocked = asyncio.create_task(posts.acquire("C1"))
+    await asyncio.wait_for(posts.acquire("C2"), WAIT)
+    await settle()
+    assert not blocked.done()
+    time.advance(1.0)
+    await asyncio.wait_for(blocked, WAIT)
+
+
+async def test_budgets_hands_out_one_gate_per_method_from_the_tiers() -> None:
+    time = FakeTime()
+    budgets = Budgets(LocalStore(time), margin=0.5, sleep=time.sleep)
+    append = budgets.budget("chat.appendStream")
+    assert budgets.budget("chat.appendStream") is append
+    tier = TIERS["chat.appendStream"]
+    assert append.limits == Limits(tier.per_minute * 0.5 / 60, tier.burst)
+    start = budgets.budget("chat.startStream")
+    for _ in range(int(TIERS["chat.startStream"].burst)):
+        await asyncio.wait_for(start.acquire("T1"), WAIT)
+    blocked = asyncio.create_task(start.acquire("T1"))
+    await asyncio.wait_for(append.acquire("T1"), WAIT)  # another method, another bucket
+    await settle()
+    assert not blocked.done()
+    time.advance(60 / (TIERS["chat.startStream"].per_minute * 0.5))
+    await asyncio.wait_for(blocked, WAIT)
+
+
+class BrokenStore:
+    shared = True
+
+    async def take(self, key: str, limits: Limits, reserve: float = 0.0) -> float:
+        raise OSError("connection refused")
+
+    async def penalise(self, key: str, limits: Limits, seconds: float) -> None:
+        raise OSError("connection refused")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_unreachable_shared_store_falls_back_to_local_buckets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time = FakeTime()
+    budget = EditBudget(
+        per_minute=60,
+        burst=2,
+        store=FallbackStore(BrokenStore(), LocalStore(time)),
+        sleep=time.sleep,
+    )
+    for _ in range(2):
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    blocked = asyncio.create_task(budget.acquire("T1"))
+    await settle()
+    assert not blocked.done(), "the local bucket still limits"
+    time.advance(1.0)
+    await asyncio.wait_for(blocked, WAIT)
+    warnings = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(warnings) == 1, "said once, not per call"
+
+
+class SharedLocalStore(LocalStore):
+    shared = True
+
+
+def test_a_shared_store_keeps_headroom_for_the_grant_to_call_delay() -> None:
+    """Calls reach Slack a little after their grant; over a shared store that delay is longer
+    (a database round trip, other processes), so each burst is smaller by what the bucket
+    refills in GRANT_DELAY seconds."""
+    local = Budgets(LocalStore())
+    shared = Budgets(SharedLocalStore())
+    assert local.edits(per_minute=50, burst=20).limits.burst == 20
+    assert shared.edits(per_minute=60, burst=20).limits.burst == pytest.approx(20 - GRANT_DELAY)
+    assert shared.posts(per_second=2, burst=5).limits.burst == pytest.approx(5 - 2 * GRANT_DELAY)
+    start = TIERS["chat.startStream"]
+    assert shared.budget("chat.startStream").limits.burst == pytest.approx(
+        start.burst - start.per_minute / 60 * GRANT_DELAY
+    )
+    assert shared.posts(per_second=1, burst=1).limits.burst == 1, "never below one"
+    # The headroom replaces the rate margin: over a shared store budgets run at Slack's rate.
+    margin = Budgets(LocalStore(), margin=0.5).edits(per_minute=60, burst=20).limits.rate
+    assert margin == pytest.approx(0.5)
+    full = Budgets(SharedLocalStore(), margin=0.5).edits(per_minute=60, burst=20).limits.rate
+    assert full == pytest.approx(1.0)
+
+
+async def test_replies_open_on_other_instances_raise_the_routine_reserve() -> None:
+    """Over a shared bucket the finals to keep tokens for are every instance's."""
+    time = FakeTime()
+    elsewhere = {"T1": 6}
+
+    async def open_replies(team: str) -> int:
+        return elsewhere[team]
+
+    store = CountingStore(time)
+    budget = EditBudget(
+        per_minute=60,
+        burst=10,
+        reserve=1,
+        store=store,
+        sleep=time.sleep,
+        open_replies=open_replies,
+    )
+    budget.open("T1")  # one here, six in all
+    for _ in range(4):
+        await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
+    routine = asyncio.create_task(budget.acquire("T1", urgent=False))
+    await settle()
+    assert not routine.done(), "6 tokens left: all kept for the finals of every instance"
+    elsewhere["T1"] = 1
+    time.advance(1.0)  # a token later the count is asked again
+    await settle()
+    await asyncio.wait_for(routine, WAIT)
+
+
+async def test_an_unanswered_reply_count_falls_back_to_this_instance() -> None:
+    time = FakeTime()
+
+    async def open_replies(team: str) -> int:
+        raise OSError("database down")
+
+    budget = EditBudget(
+        per_minute=60,
+        burst=10,
+        reserve=1,
+        clock=time,
+        sleep=time.sleep,
+        open_replies=open_replies,
+    )
+    await asyncio.wait_for(budget.acquire("T1", urgent=False), WAIT)
+
+
+@pytest.mark.parametrize("steps", range(6))
+async def test_a_routine_wait_cancelled_as_it_is_woken_ends(steps: int) -> None:
+    """A reply that ends abandons its routine wait; if the abandonment lands in the same loop
+    iterations as a wake-up (another reply closing), it must still end the wait, or the reply's
+    final edit waits for a routine token behind the reserve (seen as a 5 s tail)."""
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=60, burst=10, reserve=1)
+    for _ in range(10):
+        await asyncio.wait_for(budget.acquire("T1"), WAIT)
+    budget.open("T1")
+    budget.open("T1")
+    routine = asyncio.create_task(budget.acquire("T1", urgent=False))
+    await settle()
+    budget.close("T1")  # wakes the routine waiter...
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    routine.cancel()  # ...while its reply ends
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(routine, WAIT)
+
+
+async def test_a_429_blocks_in_process_waiters_at_once() -> None:
+    time = FakeTime()
+    budget, store = edits(time, per_minute=60, burst=5, reserve=0)
+    budget.rate_limited("T1", 3.0)  # no await in between: applied synchronously
+    assert store.wait_time(budget.key("T1"), budget.limits) == pytest.approx(3.0)

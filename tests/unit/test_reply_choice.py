@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.reply.budgets import make_stream_budgets
+from bot.reply.budgets import StreamBudgets, stream_budgets
 from bot.reply.choose import ReplyChooser
 from bot.reply.native import NativeStreamer
+from bot.slack.ratelimit import Budgets, LocalStore, Tier
 
 
 class _Edit:
@@ -22,6 +23,8 @@ class _Edit:
 
     def append(self, text: str) -> None: ...
 
+    def take_back(self) -> None: ...
+
     def tool(self, call: object) -> None: ...
 
     async def finish(
@@ -29,8 +32,8 @@ class _Edit:
     ) -> None: ...
 
 
-def _choose(chooser: ReplyChooser, edit: _Edit) -> object:
-    return chooser.choose(
+async def _choose(chooser: ReplyChooser, edit: _Edit) -> object:
+    return await chooser.choose(
         edit,  # type: ignore[arg-type]
         team_id="T1",
         channel_id="C1",
@@ -42,28 +45,34 @@ def _choose(chooser: ReplyChooser, edit: _Edit) -> object:
     )
 
 
-def test_auto_goes_native_until_stops_could_not_be_paid_soon() -> None:
+async def test_auto_goes_native_until_stops_could_not_be_paid_soon() -> None:
     now = [0.0]
-    budgets = make_stream_budgets(
-        start_per_minute=20, start_burst=10, stop_per_minute=20, stop_burst=4, clock=lambda: now[0]
+    shared = Budgets(LocalStore(clock=lambda: now[0]), margin=0.98)
+    budgets = StreamBudgets(
+        start=shared.budget("chat.startStream", Tier(20, 10)),
+        stop=shared.budget("chat.stopStream", Tier(20, 4)),
+        append=shared.budget("chat.appendStream", Tier(100, 20)),
     )
     chooser = ReplyChooser(
         mode="auto", client=AsyncWebClient(), budgets=budgets, edit_interval=1.0, horizon=3.0
     )
     edit = _Edit()
-    picks = [_choose(chooser, edit) for _ in range(8)]
+    picks = [await _choose(chooser, edit) for _ in range(8)]
     native = [p for p in picks if isinstance(p, NativeStreamer)]
     # 4 stops in the bucket; a 5th would come only after 3.06 s (20/min x 0.98) > horizon.
     assert len(native) == 4
     assert all(p is edit for p in picks[4:])
     budgets.stop_done("T1")  # one native reply ended (its stop was paid)
     now[0] += 6.0
-    assert isinstance(_choose(chooser, edit), NativeStreamer)
+    assert isinstance(await _choose(chooser, edit), NativeStreamer)
 
 
-def test_edit_mode_never_streams_natively() -> None:
+async def test_edit_mode_never_streams_natively() -> None:
     chooser = ReplyChooser(
-        mode="edit", client=AsyncWebClient(), budgets=make_stream_budgets(), edit_interval=1.0
+        mode="edit",
+        client=AsyncWebClient(),
+        budgets=stream_budgets(Budgets(LocalStore())),
+        edit_interval=1.0,
     )
     edit = _Edit()
-    assert _choose(chooser, edit) is edit
+    assert await _choose(chooser, edit) is edit

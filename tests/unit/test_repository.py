@@ -94,3 +94,28 @@ async def test_turn_tickets_never_admit_more_than_the_limit_concurrently(repo: R
         await repo.take_turn_ticket(team_id="T", user_id="OTHER", since=since, max_turns=3) is None
     )
     assert await repo.prune_turn_tickets(timedelta(seconds=-1)) >= 1
+
+
+async def test_streaming_replies_are_counted_per_workspace(repo: Repository) -> None:
+    """The shared edit budget keeps a finishing token for each of these, on any instance."""
+
+    async def start(turn: str, team: str) -> int:
+        return await repo.start_reply(
+            turn_id=turn,
+            team_id=team,
+            channel_id="C1",
+            thread_ts="1.000001",
+            user_id="U1",
+            assistant_id="a" * 24,
+            question="q",
+            instance_id="elsewhere",
+        )
+
+    first = await start("t1", "T1")
+    await start("t2", "T1")
+    await start("t3", "T2")
+    assert await repo.count_streaming_replies("T1") == 2
+    await repo.finish_reply(first, status="done")
+    assert await repo.count_streaming_replies("T1") == 1
+    assert await repo.count_streaming_replies("T2") == 1
+    assert await repo.count_streaming_replies("T3") == 0

@@ -26,6 +26,7 @@ TABLES = {
     "instances",
     "processed_events",
     "replies",
+    "slack_budgets",
     "threads",
     "turn_tickets",
     "thread_leases",
