@@ -27,8 +27,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.stream_load import DEFAULT_POSTGRES, fresh_database  # noqa: E402
-from bot.slack.buckets import Limits  # noqa: E402
-from bot.slack.ratelimit import LocalStore  # noqa: E402
+from bot.reply.buckets import Limits  # noqa: E402
+from bot.reply.ratelimit import LocalStore  # noqa: E402
 from bot.store.budgets import DatabaseBucketStore  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.migrate import upgrade_to_head  # noqa: E402

@@ -16,8 +16,8 @@ import itertools
 import time
 from typing import Any
 
-from bot.slack.ratelimit import EditBudget
-from bot.slack.streamer import ReplyStreamer, StreamerConfig
+from bot.reply.edit import ReplyStreamer, StreamerConfig
+from bot.reply.ratelimit import EditBudget
 
 BLOCK = (
     "## Section {i}\n\nSome **bold** text, a [link](https://example.com/{i}) and `code`, "

@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bot.slack.render import render_reply  # noqa: E402
+from bot.reply.render import render_reply  # noqa: E402
 from tests.bot_process import BotProcess  # noqa: E402
 from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, SlackSender, mention_event  # noqa: E402
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.policy import TurnPolicy, wait_before_next_turn
-from bot.slack.people import UserDirectory
-from bot.slack.routing import Route
 from bot.store.models import utcnow
 from bot.store.repository import Repository
 from bot.texts import Lang, lang_from_locale, t
+from bot.turn_input import Route
+from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
 

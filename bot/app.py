@@ -27,15 +27,14 @@ from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.metrics import Metrics
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
-from bot.reply.budgets import stream_budgets
 from bot.reply.choose import ReplyChooser
+from bot.reply.edit import StreamerConfig
+from bot.reply.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
+from bot.reply.stream_budgets import stream_budgets
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
-from bot.slack.people import UserDirectory
-from bot.slack.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
-from bot.slack.streamer import StreamerConfig
 from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine, ping
 from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
@@ -45,6 +44,7 @@ from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_act
 from bot.surface.messages_tab import MessagesTab, register_messages_tab
 from bot.surface.starters import StarterCache
 from bot.surface.turn_hooks import DMSurface
+from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,16 +38,17 @@ from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import TurnPolicy
 from bot.reply.choose import ReplyChooser
+from bot.reply.edit import ReplyGone, ReplyStreamer, StreamerConfig
+from bot.reply.notices import ThreadNotices
+from bot.reply.ratelimit import Budgets, EditBudget, LocalStore, PostBudget
 from bot.reply.view import ReplyView
-from bot.slack.inbound import slack_to_plain
-from bot.slack.people import UserDirectory
-from bot.slack.ratelimit import Budgets, EditBudget, LocalStore, PostBudget
-from bot.slack.routing import Route, channel_type_of
-from bot.slack.streamer import ReplyGone, ReplyStreamer, StreamerConfig
-from bot.slack.thread_context import with_thread_context
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
 from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
+from bot.turn_input import Route, channel_type_of
+from bot.workspace.mrkdwn import slack_to_plain
+from bot.workspace.people import UserDirectory
+from bot.workspace.threads import with_thread_context
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,16 @@ class RunningTurn:
     task: asyncio.Task[None]
     team_id: str
     stopped_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """A question ready for GLM: its thread (and whether this turn created it) and files."""
+
+    thread: ThreadRecord
+    new_thread: bool
+    prompt: str
+    files: FileInput
 
 
 @dataclass(slots=True)
@@ -100,7 +110,8 @@ class Conversations:
     ) -> None:
         self._repo = repo
         self._glm = glm
-        self._slack = slack
+        self._slack = slack  # handed to the reply side and the workspace ports, not called here
+        self._notices = ThreadNotices(slack)
         self._budget = budget
         self._policy = policy
         self._streamer_config = streamer_config
@@ -230,12 +241,11 @@ class Conversations:
         key = f"{route.team_id}:{route.channel_id}:{route.thread_ts}"
 
         async def waiting() -> None:
-            with contextlib.suppress(SlackApiError):
-                await self._slack.assistant_threads_setStatus(
-                    channel_id=route.channel_id,
-                    thread_ts=route.thread_ts,
-                    status=t("status_thread_busy", lang),
-                )
+            await self._notices.status(
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                text=t("status_thread_busy", lang),
+            )
 
         turn_id = uuid.uuid4().hex  # also the GLM request_id; every log line of the turn has it
         token = TURN_ID.set(turn_id)
@@ -262,15 +272,68 @@ class Conversations:
         prompt: str | None,
         lang: Lang,
     ) -> None:
+        """Prepare the question, open the reply, stream GLM into it, record how it ended."""
+        ask = await self._prepare(route, thread, prompt, lang)
+        if ask is None:
+            return
+        reply_id = await self._repo.start_reply(
+            turn_id=turn_id,
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            user_id=route.user_id,
+            assistant_id=ask.thread.assistant_id,
+            question=ask.prompt,
+            instance_id=self.instance_id,
+            lang=lang,
+        )
+        view = await self._open_view(route, ask, turn_id=turn_id, reply_id=reply_id, lang=lang)
+        log.info(
+            "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
+            turn_id,
+            turn_id,
+            route.channel_id,
+            route.thread_ts,
+            ask.thread.assistant_id,
+            ask.thread.conversation_id or "new",
+        )
+        outcome = TurnOutcome(lang=lang, notices=list(ask.files.notices))
+        started = time.monotonic()
+        try:
+            async with self._upstream_slot(view, lang):
+                stream = self._stream(ask, route, turn_id, view, outcome)
+                stopped_by = await self._until_done_or_stopped(turn_id, route.team_id, stream)
+            if stopped_by is not None:
+                outcome.status = "stopped"
+                outcome.notices.append(t("stopped_by", lang, user=stopped_by))
+        except ReplyGone as exc:
+            outcome.status, outcome.error_code = "failed", exc.error
+        except asyncio.CancelledError:  # shutdown past its grace period: say so, offer Retry
+            outcome.status = "interrupted"
+            outcome.notices.append(t("interrupted", lang))
+            await asyncio.shield(self._finish(view, reply_id, outcome, retry=True))
+            raise
+        except Exception:
+            log.exception("turn %s failed", turn_id)
+            outcome.status = "failed"
+            outcome.notices.append(t("internal_error", lang, ref=turn_id[:8]))
+        await self._publish_outputs(route, view)
+        await self._finish(view, reply_id, outcome)
+        self._observe(view, outcome, started)
+
+    async def _prepare(
+        self, route: Route, thread: ThreadRecord | None, prompt: str | None, lang: Lang
+    ) -> _Ask | None:
+        """The question as GLM will get it, the thread record and the files; None when there is
+        nothing to ask (the person has been told why)."""
         if prompt is None:
             prompt = await self._question(route, lang)
             if prompt is None:
-                return
+                return None
             if self.surface is not None:
                 prompt = await self.surface.prepare(route, prompt, first=thread is None, lang=lang)
                 if prompt is None:
-                    return
-
+                    return None
         new_thread = thread is None
         if thread is None:
             assistant_id = (
@@ -285,7 +348,6 @@ class Conversations:
                 thread_ts=route.thread_ts,
                 assistant_id=assistant_id,
             )
-        agent = agent_by_id(thread.assistant_id)
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
             prompt = await with_thread_context(
                 self._slack,
@@ -298,34 +360,28 @@ class Conversations:
                 limit=self._policy.thread_context_limit,
                 bot_user_id=self._bot_user_id(),
             )
-
         files = await self._read_files(route, lang)
         if route.files and not files.read and prompt == t("files_default_question", lang):
             await self._post(route, "\n".join(files.notices))  # nothing left to ask about
-            return
+            return None
+        return _Ask(thread=thread, new_thread=new_thread, prompt=prompt, files=files)
 
-        reply_id = await self._repo.start_reply(
-            turn_id=turn_id,
-            team_id=route.team_id,
-            channel_id=route.channel_id,
-            thread_ts=route.thread_ts,
-            user_id=route.user_id,
-            assistant_id=thread.assistant_id,
-            question=prompt,
-            instance_id=self.instance_id,
-            lang=lang,
-        )
+    async def _open_view(
+        self, route: Route, ask: _Ask, *, turn_id: str, reply_id: int, lang: Lang
+    ) -> ReplyView:
+        """The reply's strategy: edit, or native with edit as its fallback (STREAM_MODE)."""
 
         async def remember(ts: list[str]) -> None:
             await self._repo.set_reply_messages(reply_id, ts)
 
-        streamer: ReplyView = ReplyStreamer(
+        agent = agent_by_id(ask.thread.assistant_id)
+        view: ReplyView = ReplyStreamer(
             client=self._slack,
             budget=self._budget,
             team_id=route.team_id,
             channel=route.channel_id,
             thread_ts=route.thread_ts,
-            header=_header(agent) if new_thread else None,
+            header=_header(agent) if ask.new_thread else None,
             config=self._streamer_config,
             on_messages=remember,
             stop_value=turn_id,
@@ -333,90 +389,74 @@ class Conversations:
             posts=self._posts,
             lang=lang,
         )
-        if self.replies is not None:  # STREAM_MODE: maybe stream natively, edit as fallback
-            streamer = await self.replies.choose(
-                streamer,
-                team_id=route.team_id,
-                channel_id=route.channel_id,
-                thread_ts=route.thread_ts,
-                user_id=route.user_id,
-                stop_value=turn_id,
-                on_messages=remember,
-                lang=lang,
-            )
-        log.info(
-            "turn %s (request_id %s): %s/%s assistant=%s conversation=%s",
-            turn_id,
-            turn_id,
-            route.channel_id,
-            route.thread_ts,
-            thread.assistant_id,
-            thread.conversation_id or "new",
+        if self.replies is None:
+            return view
+        return await self.replies.choose(
+            view,
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            thread_ts=route.thread_ts,
+            user_id=route.user_id,
+            stop_value=turn_id,
+            on_messages=remember,
+            lang=lang,
         )
-        outcome = TurnOutcome(lang=lang, notices=list(files.notices))
-        stream_task: asyncio.Task[None] | None = None
-        started = time.monotonic()
-        try:
-            if self._slots.locked():
-                self.metrics.queued_turns.inc()
-                try:
-                    await streamer.start(t("status_queued", lang))
-                    await self._slots.acquire()
-                finally:
-                    self.metrics.queued_turns.dec()
-                await streamer.set_status(t("status_thinking", lang))
-            else:
-                await streamer.start(t("status_thinking", lang))
-                await self._slots.acquire()
-            self.metrics.active_streams.inc()
-            stream_task = asyncio.create_task(
-                self._stream(thread, route, prompt, turn_id, streamer, outcome, files)
-            )
-            self._running[turn_id] = RunningTurn(stream_task, route.team_id)
+
+    @contextlib.asynccontextmanager
+    async def _upstream_slot(self, view: ReplyView, lang: Lang) -> AsyncIterator[None]:
+        """Show life at once, then hold one of the instance's upstream slots (queued if none)."""
+        if self._slots.locked():
+            self.metrics.queued_turns.inc()
             try:
-                await asyncio.shield(stream_task)
-            except asyncio.CancelledError:
-                stopped_by = self._running[turn_id].stopped_by
-                if stopped_by is None or not stream_task.cancelled():
-                    stream_task.cancel()
-                    raise
-                outcome.status = "stopped"
-                outcome.notices.append(t("stopped_by", lang, user=stopped_by))
-        except ReplyGone as exc:
-            outcome.status, outcome.error_code = "failed", exc.error
+                await view.start(t("status_queued", lang))
+                await self._slots.acquire()
+            finally:
+                self.metrics.queued_turns.dec()
+            await view.set_status(t("status_thinking", lang))
+        else:
+            await view.start(t("status_thinking", lang))
+            await self._slots.acquire()
+        self.metrics.active_streams.inc()
+        try:
+            yield
+        finally:
+            self.metrics.active_streams.dec()
+            self._slots.release()
+
+    async def _until_done_or_stopped(
+        self, turn_id: str, team_id: str, stream: Coroutine[Any, Any, None]
+    ) -> str | None:
+        """Run the stream as its own task, which only Stop cancels; return who stopped it.
+
+        A cancellation of the turn itself (shutdown) reaches the ``await`` here instead: the
+        stream is cancelled with it and the cancellation goes on up.
+        """
+        task = asyncio.create_task(stream)
+        running = self._running[turn_id] = RunningTurn(task, team_id)
+        try:
+            await asyncio.wait({task})
         except asyncio.CancelledError:
-            outcome.status = "interrupted"
-            outcome.notices.append(t("interrupted", lang))
-            await asyncio.shield(self._finish(streamer, reply_id, outcome, retry=True))
+            task.cancel()
             raise
-        except Exception:
-            log.exception("turn %s failed", turn_id)
-            outcome.status = "failed"
-            outcome.notices.append(t("internal_error", lang, ref=turn_id[:8]))
         finally:
             self._running.pop(turn_id, None)
-            if stream_task is not None:
-                self.metrics.active_streams.dec()
-                self._slots.release()
-        await self._publish_outputs(route, streamer)
-        await self._finish(streamer, reply_id, outcome)
+        if task.cancelled():
+            return running.stopped_by
+        task.result()  # ReplyGone and unexpected failures surface here
+        return None
+
+    def _observe(self, view: ReplyView, outcome: TurnOutcome, started: float) -> None:
         self.metrics.turns.labels(outcome.status).inc()
         self.metrics.turn_seconds.observe(time.monotonic() - started)
-        if streamer.first_text_at is not None and outcome.first_chunk_at is not None:
+        if view.first_text_at is not None and outcome.first_chunk_at is not None:
             self.metrics.first_text_seconds.observe(
-                max(0.0, streamer.first_text_at - outcome.first_chunk_at)
+                max(0.0, view.first_text_at - outcome.first_chunk_at)
             )
 
     async def _stream(
-        self,
-        thread: ThreadRecord,
-        route: Route,
-        prompt: str,
-        turn_id: str,
-        streamer: ReplyView,
-        outcome: TurnOutcome,
-        files: FileInput,
+        self, ask: _Ask, route: Route, turn_id: str, streamer: ReplyView, outcome: TurnOutcome
     ) -> None:
+        thread, prompt, files = ask.thread, ask.prompt, ask.files
         conversation_id = thread.conversation_id
         for attempt in (1, 2):
             request = AssistantRequest(
@@ -537,12 +577,11 @@ class Conversations:
         if self._files is None:
             return FileInput()
         if route.files:
-            with contextlib.suppress(SlackApiError):
-                await self._slack.assistant_threads_setStatus(
-                    channel_id=route.channel_id,
-                    thread_ts=route.thread_ts,
-                    status=t("status_reading_files", lang),
-                )
+            await self._notices.status(
+                channel_id=route.channel_id,
+                thread_ts=route.thread_ts,
+                text=t("status_reading_files", lang),
+            )
         return await self._files.prepare(
             team_id=route.team_id,
             channel_id=route.channel_id,
@@ -568,12 +607,7 @@ class Conversations:
         )
 
     async def _post(self, route: Route, text: str) -> None:
-        try:
-            await self._slack.chat_postMessage(
-                channel=route.channel_id, thread_ts=route.thread_ts, text=text
-            )
-        except SlackApiError as exc:
-            log.warning("could not post in %s: %s", route.channel_id, exc.response.get("error"))
+        await self._notices.post(channel_id=route.channel_id, thread_ts=route.thread_ts, text=text)
 
 
 def _rejects_conversation(exc: GLMBadRequest) -> bool:

@@ -14,7 +14,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import STOP_ACTION_ID, interrupted_message, retry_actions
+from bot.action_ids import STOP_ACTION_ID
+from bot.reply.blocks import interrupted_message, retry_actions
 from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository
 from bot.texts import LANGS, Lang, t

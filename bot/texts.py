@@ -131,7 +131,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "正在等待上一个回答…",
     },
     "reasoning": {"en": "Reasoning…", "zh": "推理中…"},
-    # What a tool call is doing, shown while the answer streams (bot/streaming/tools.py).
+    # What a tool call is doing, shown while the answer streams (bot/reply/tools.py).
     "tool_search": {"en": "Searching the web: {query}", "zh": "正在搜索网页：{query}"},
     "tool_click": {"en": "Reading a search result…", "zh": "正在阅读搜索结果…"},
     "tool_quote": {"en": "Quoting sources…", "zh": "正在引用来源…"},

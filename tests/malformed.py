@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.surface.feedback import feedback_block
+from bot.reply.blocks import feedback_block
 from tests.fakes import (
     block_actions_payload,
     button_action,

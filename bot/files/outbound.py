@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.files.fetch import Fetched, FetchError, fetch
 from bot.files.hosts import HostPolicy
 from bot.files.policy import Mismatch, Refusal, TooBig, image_type, looks_like_html
-from bot.streaming.tools import PublishedFile, Source, ToolLedger
+from bot.reply.tools import PublishedFile, Source, ToolLedger
 
 log = logging.getLogger(__name__)
 

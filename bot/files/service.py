@@ -16,10 +16,10 @@ from bot.files.outbound import OutputPublisher
 from bot.files.policy import MB, FileLimits, rejects_attachments
 from bot.glm.client import GLMClient
 from bot.glm.errors import GLMBadRequest
-from bot.slack.routing import Route
+from bot.reply.tools import ToolLedger
 from bot.store.repository import Repository
-from bot.streaming.tools import ToolLedger
 from bot.texts import Lang
+from bot.turn_input import Route
 
 log = logging.getLogger(__name__)
 USER_AGENT = "glm-slack-bot/0.1 (+aiohttp; files)"

@@ -1,2 +1,9 @@
-"""The reply side: how an answer is shown in Slack. Today: the native-streaming strategy and the
-choice between it and the edit strategy (``bot/slack/streamer.py``), behind ``ReplyView``."""
+"""The reply side: how one answer is shown in Slack while GLM writes it.
+
+The turn drives a :class:`bot.reply.view.ReplyView` (start, append, tool, finish); the edit
+strategy (``edit``: post, then coalesced ``chat.update``) and the native one (``native``:
+``chat.startStream``/``appendStream``/``stopStream``) implement it, ``choose`` picks one per
+reply within Slack's budgets (``ratelimit``, ``buckets``, ``stream_budgets``). Below them, pure:
+the model-markup filter (``markup``), the tool ledger (``tools``), Markdown → mrkdwn
+(``render``), fence-aware splitting (``split``) and Block Kit (``blocks``).
+"""

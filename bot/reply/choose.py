@@ -15,8 +15,8 @@ from typing import Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.reply.budgets import StreamBudgets
 from bot.reply.native import NativeStreamer
+from bot.reply.stream_budgets import StreamBudgets
 from bot.reply.view import ReplyView
 from bot.texts import Lang
 

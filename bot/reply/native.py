@@ -28,13 +28,14 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.action_ids import STOP_ACTION_ID
 from bot.glm.events import ToolCall
-from bot.reply.budgets import StreamBudgets
+from bot.reply.blocks import reply_message, tool_appendix
+from bot.reply.edit import FINAL_ATTEMPTS, GONE_ERRORS
+from bot.reply.markup import MarkupFilter
+from bot.reply.stream_budgets import StreamBudgets
+from bot.reply.tools import ToolLedger
 from bot.reply.view import ReplyView
-from bot.slack.blocks import STOP_ACTION_ID, reply_message, tool_appendix
-from bot.slack.streamer import FINAL_ATTEMPTS, GONE_ERRORS
-from bot.streaming.markup import MarkupFilter
-from bot.streaming.tools import ToolLedger
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The small interface the turn drives to show one reply, whatever the strategy.
 
-Both :class:`bot.slack.streamer.ReplyStreamer` (post, then coalesced ``chat.update`` edits) and
+Both :class:`bot.reply.edit.ReplyStreamer` (post, then coalesced ``chat.update`` edits) and
 :class:`bot.reply.native.NativeStreamer` (``chat.startStream`` / ``appendStream`` /
 ``stopStream``) satisfy it, so ``Conversations`` never knows which one it has.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.glm.events import ToolCall
-from bot.streaming.tools import ToolLedger
+from bot.reply.tools import ToolLedger
 
 
 class ReplyView(Protocol):

@@ -9,9 +9,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.action_ids import RETRY_ACTION_ID, STOP_ACTION_ID
 from bot.admission import Refusal
 from bot.conversations import Conversations
-from bot.slack.blocks import RETRY_ACTION_ID, STOP_ACTION_ID
 from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.action_ids import SELECT_ACTION_ID
 from bot.agents import OFFICIAL_AGENTS, Agent, Resolution
-from bot.slack.render import escape_mrkdwn
+from bot.reply.render import escape_mrkdwn
 from bot.texts import Lang, t
 
 JSON = dict[str, Any]
 
 AGENT_COMMAND = "/glm-agent"
-SELECT_ACTION_ID = "glm_agent_select"
 PICKER_BLOCK_ID = "glm_agent_picker"
 
 # Block Kit limits: option text/description are plain_text of at most 75 characters.

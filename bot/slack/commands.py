@@ -19,10 +19,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.action_ids import SELECT_ACTION_ID
 from bot.agents import Agent, agent_by_id, is_assistant_id, resolve_agent
 from bot.slack.agent_messages import (
     AGENT_COMMAND,
-    SELECT_ACTION_ID,
     Answer,
     confirmation_text,
     database_error_text,

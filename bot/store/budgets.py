@@ -2,7 +2,7 @@
 
 One row per bucket (``slack_budgets``: key, tokens, stamp). A grant is two short autocommit
 statements and no lock held in between: read the row with the database's clock (instances'
-clocks need not agree), run the pure arithmetic of ``bot.slack.buckets`` on it, then write the
+clocks need not agree), run the pure arithmetic of ``bot.reply.buckets`` on it, then write the
 new state *only if the row is still the one read* (compare-and-set on tokens and stamp). When
 another instance got there first the update matches nothing and the grant is simply tried
 again. A refusal is one read; it returns how long to wait, and the caller sleeps with no
@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.slack import buckets
-from bot.slack.buckets import Limits, State
+from bot.reply import buckets
+from bot.reply.buckets import Limits, State
 
 _READ = text(
     "SELECT tokens, stamp, EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now "
@@ -52,7 +52,7 @@ Step = Callable[[State, float], tuple[State, T]]
 
 
 class DatabaseBucketStore:
-    """:class:`bot.slack.ratelimit.BucketStore` over a shared PostgreSQL database."""
+    """:class:`bot.reply.ratelimit.BucketStore` over a shared PostgreSQL database."""
 
     shared = True
 

@@ -1,4 +1,5 @@
-"""👍/👎 on finished answers (pure): the Block Kit and the parsing of a click.
+"""👍/👎 on finished answers (pure): the parsing of a click (the buttons are drawn by
+:func:`bot.reply.blocks.feedback_block`).
 
 Slack's ``feedback_buttons`` element lives only inside a ``context_actions`` block
 (docs.slack.dev/reference/block-kit/blocks/context-actions-block; slack-platform-and-peers
@@ -13,35 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.texts import Lang, t
+from bot.action_ids import FEEDBACK_ACTION_ID
 
-FEEDBACK_ACTION_ID = "glm_feedback"
 Rating = Literal["good", "bad"]
 _VALUE = re.compile(r"(good|bad):([0-9a-f]{32})")
 _ID = re.compile(r"[A-Z0-9]{2,20}")
 _TS = re.compile(r"\d{1,12}\.\d{1,8}")
-
-
-def feedback_block(turn_id: str, lang: Lang = "en") -> dict[str, Any]:
-    return {
-        "type": "context_actions",
-        "elements": [
-            {
-                "type": "feedback_buttons",
-                "action_id": FEEDBACK_ACTION_ID,
-                "positive_button": {
-                    "text": {"type": "plain_text", "text": "👍"},
-                    "value": f"good:{turn_id}",
-                    "accessibility_label": t("feedback_good", lang),
-                },
-                "negative_button": {
-                    "text": {"type": "plain_text", "text": "👎"},
-                    "value": f"bad:{turn_id}",
-                    "accessibility_label": t("feedback_bad", lang),
-                },
-            }
-        ],
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.action_ids import FEEDBACK_ACTION_ID
 from bot.metrics import Metrics
 from bot.store.surface import SurfaceStore
-from bot.surface.feedback import FEEDBACK_ACTION_ID, FeedbackClick, parse_feedback_click
+from bot.surface.feedback import FeedbackClick, parse_feedback_click
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)

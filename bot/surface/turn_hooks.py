@@ -18,12 +18,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.inbound import slack_to_plain
-from bot.slack.people import UserDirectory
-from bot.slack.routing import Route
 from bot.store.surface import SurfaceStore
 from bot.surface.prompts import is_summarise_request
 from bot.texts import Lang, t
+from bot.turn_input import Route
+from bot.workspace.mrkdwn import slack_to_plain
+from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import RETRY_ACTION_ID
+from bot.action_ids import RETRY_ACTION_ID
 from tests.conftest import RunningBot
 from tests.fakes import FakeGLM, FakeSlack, Message, Reply, mention_event
 

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.slack.blocks import RETRY_ACTION_ID, STOP_ACTION_ID
-from bot.slack.render import render_reply
+from bot.action_ids import RETRY_ACTION_ID, STOP_ACTION_ID
+from bot.reply.render import render_reply
 from tests.bot_process import BotProcess
 from tests.conftest import SIGNING_SECRET, RunningBot
 from tests.fakes import (

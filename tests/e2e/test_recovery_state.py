@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import ACTIVITY_BLOCK_ID, RETRY_ACTION_ID, STOP_ACTION_ID
+from bot.action_ids import RETRY_ACTION_ID, STOP_ACTION_ID
+from bot.reply.blocks import ACTIVITY_BLOCK_ID
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
 from bot.store.repository import Repository

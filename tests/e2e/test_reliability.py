@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.slack.blocks import RETRY_ACTION_ID
+from bot.action_ids import RETRY_ACTION_ID
 from tests.bot_process import BotProcess
 from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET, RunningBot
 from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event
@@ -223,7 +223,7 @@ async def test_sigterm_past_grace_finalises_as_interrupted(
 async def test_stop_button_cancels_upstream_and_keeps_the_partial_answer(
     running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
-    from bot.slack.blocks import STOP_ACTION_ID
+    from bot.action_ids import STOP_ACTION_ID
 
     fake_glm.enqueue(Reply(chunks=["Thinking out ", "loud", " forever"], stall_after=2))
     event = mention_event("ramble")
@@ -271,7 +271,7 @@ async def test_stop_pressed_on_another_instance_reaches_the_streaming_one(
     fake_slack: FakeSlack,
     fake_glm: FakeGLM,
 ) -> None:
-    from bot.slack.blocks import STOP_ACTION_ID
+    from bot.action_ids import STOP_ACTION_ID
 
     monkeypatch.setenv("STOP_POLL_SECONDS", "0.1")
     streaming = await RunningBot().start()

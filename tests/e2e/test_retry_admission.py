@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.slack.blocks import RETRY_ACTION_ID
+from bot.action_ids import RETRY_ACTION_ID
 from tests.conftest import RunningBot
 from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event
 from tests.fakes.slack_requests import block_actions_payload, button_action

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from bot.slack.buckets import Limits
+from bot.reply.buckets import Limits
 from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head

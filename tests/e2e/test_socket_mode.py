@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import STOP_ACTION_ID
+from bot.action_ids import STOP_ACTION_ID
 from tests.conftest import RunningBot
 from tests.fakes import (
     FakeGLM,

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.slack.blocks import CURSOR
+from bot.reply.blocks import CURSOR
 from tests.conftest import RunningBot
 from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event, message_event
 
@@ -286,7 +286,7 @@ async def test_a_bad_api_key_is_logged_once_not_per_turn(
 async def test_a_chinese_slack_user_is_answered_in_chinese(
     running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
-    from bot.slack.blocks import STOP_ACTION_ID
+    from bot.action_ids import STOP_ACTION_ID
 
     fake_slack.add_user("U0CN", name="li", real_name="李雷", locale="zh-CN")
     gate = asyncio.Event()

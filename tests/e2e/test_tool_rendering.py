@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import CURSOR
+from bot.reply.blocks import CURSOR
 from tests.conftest import RunningBot
 from tests.fakes import Call, FakeGLM, FakeSlack, Message, Reply, mention_event
 

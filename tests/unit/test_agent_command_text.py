@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from bot.action_ids import SELECT_ACTION_ID
 from bot.agents import DEFAULT_AGENT, OFFICIAL_AGENTS, agent_by_id, resolve_agent
 from bot.slack.agent_messages import (
     PICKER_BLOCK_ID,
-    SELECT_ACTION_ID,
     catalogue_text,
     confirmation_text,
     database_error_text,

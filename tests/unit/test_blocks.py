@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.blocks import (
+from bot.action_ids import RETRY_ACTION_ID, STOP_ACTION_ID
+from bot.reply.blocks import (
     CONTEXT_LIMIT,
     CURSOR,
     MAX_IMAGES,
     MAX_SOURCES,
-    RETRY_ACTION_ID,
     SECTION_LIMIT,
-    STOP_ACTION_ID,
     interrupted_message,
     reply_message,
 )
-from bot.streaming.tools import Image, Source
+from bot.reply.tools import Image, Source
 
 Block = dict[str, Any]
 
@@ -205,8 +204,8 @@ def test_limits_hold_for_oversized_input() -> None:
 
 def test_tool_appendix_shows_code_output_files_and_documents() -> None:
     from bot.glm.events import ToolCall
-    from bot.slack.blocks import tool_appendix
-    from bot.streaming.tools import ToolLedger
+    from bot.reply.blocks import tool_appendix
+    from bot.reply.tools import ToolLedger
 
     ledger = ToolLedger()
     code = ToolCall("code_interpreter", input="print(1 < 2)")
@@ -231,8 +230,8 @@ def test_tool_appendix_shows_code_output_files_and_documents() -> None:
 
 def test_tool_appendix_and_image_titles_speak_chinese_to_a_chinese_user() -> None:
     from bot.glm.events import ToolCall
-    from bot.slack.blocks import tool_appendix
-    from bot.streaming.tools import Image, ToolLedger
+    from bot.reply.blocks import tool_appendix
+    from bot.reply.tools import Image, ToolLedger
 
     ledger = ToolLedger(lang="zh")
     code = ToolCall("code_interpreter", input="print(1)")
@@ -248,8 +247,8 @@ def test_tool_appendix_and_image_titles_speak_chinese_to_a_chinese_user() -> Non
 
 
 def test_tool_appendix_is_empty_without_tools() -> None:
-    from bot.slack.blocks import tool_appendix
-    from bot.streaming.tools import ToolLedger
+    from bot.reply.blocks import tool_appendix
+    from bot.reply.tools import ToolLedger
 
     assert tool_appendix(ToolLedger()) == []
 
@@ -280,8 +279,8 @@ def test_the_activity_line_is_marked_by_block_id_and_dropped_by_it_after_a_crash
 
 
 def test_published_outputs_link_the_slack_file_and_keep_the_source() -> None:
-    from bot.slack.blocks import tool_appendix
-    from bot.streaming.tools import PublishedFile, ToolLedger
+    from bot.reply.blocks import tool_appendix
+    from bot.reply.tools import PublishedFile, ToolLedger
 
     drawn = "https://sfile.chatglm.cn/a/pig.png"
     deck = "https://sfile.chatglm.cn/ppt/deck.pptx"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack import buckets
-from bot.slack.buckets import Limits, State
+from bot.reply import buckets
+from bot.reply.buckets import Limits, State
 
 LIMITS = Limits(rate=2.0, burst=4.0)
 

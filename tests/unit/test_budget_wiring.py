@@ -7,7 +7,7 @@ import pytest
 from bot.app import budget_store
 from bot.config import ConfigError, load_settings
 from bot.metrics import Metrics
-from bot.slack.ratelimit import FallbackStore, LocalStore
+from bot.reply.ratelimit import FallbackStore, LocalStore
 from bot.store.db import make_engine
 
 REQUIRED = {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "zhipuai_api_key": "k"}

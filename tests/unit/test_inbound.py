@@ -1,10 +1,10 @@
-"""Tests for bot.slack.inbound: Slack message syntax → plain text for the model."""
+"""Tests for bot.workspace.mrkdwn: Slack message syntax → plain text for the model."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.slack.inbound import mentioned_user_ids, slack_to_plain
+from bot.workspace.mrkdwn import mentioned_user_ids, slack_to_plain
 
 BOT = "UBOT"
 

@@ -1,4 +1,4 @@
-"""Tests for bot.streaming.markup against a whole-string regex reference written independently.
+"""Tests for bot.reply.markup against a whole-string regex reference written independently.
 
 The rule (one for streaming and whole strings): think blocks are reasoning; a ``</think>`` before
 any other think tag makes everything before it reasoning (the template opened it in the prompt);
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.streaming.markup import MarkupFilter, Visible, visible_text
+from bot.reply.markup import MarkupFilter, Visible, visible_text
 
 _TAG = re.compile(r"<think>|</think>|<\|begin_of_box\|>|<\|end_of_box\|>")
 

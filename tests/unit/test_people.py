@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.people import UserDirectory
-from bot.slack.thread_context import compose_prompt
+from bot.workspace.people import UserDirectory
+from bot.workspace.threads import compose_prompt
 
 
 class CountingClient:

@@ -15,8 +15,8 @@ import itertools
 
 import pytest
 
-from bot.slack.buckets import Limits
-from bot.slack.ratelimit import (
+from bot.reply.buckets import Limits
+from bot.reply.ratelimit import (
     GRANT_DELAY,
     TIERS,
     Budget,

@@ -1,4 +1,4 @@
-"""Exact-output tests for bot.slack.render (Markdown → Slack mrkdwn)."""
+"""Exact-output tests for bot.reply.render (Markdown → Slack mrkdwn)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.slack.render import (
+from bot.reply.markup import visible_text
+from bot.reply.render import (
     HR_LINE,
     ZWSP,
     escape_mrkdwn,
     markdown_to_mrkdwn,
     render_reply,
 )
-from bot.streaming.markup import visible_text
 
 # --- escape_mrkdwn -----------------------------------------------------------------------------
 

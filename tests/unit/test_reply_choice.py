@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.reply.budgets import StreamBudgets, stream_budgets
 from bot.reply.choose import ReplyChooser
 from bot.reply.native import NativeStreamer
-from bot.slack.ratelimit import Budgets, LocalStore, Tier
+from bot.reply.ratelimit import Budgets, LocalStore, Tier
+from bot.reply.stream_budgets import StreamBudgets, stream_budgets
 
 
 class _Edit:

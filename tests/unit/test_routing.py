@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.slack.payloads import MessageEvent
-from bot.slack.routing import Route, route_mention, route_message
+from bot.slack.routing import route_mention, route_message
+from bot.turn_input import Route
 
 BOT = "UBOT"
 TEAM = "T001"

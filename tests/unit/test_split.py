@@ -1,4 +1,4 @@
-"""Tests for bot.slack.split: limits, cut preferences, fence balancing and exact rejoin."""
+"""Tests for bot.reply.split: limits, cut preferences, fence balancing and exact rejoin."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot.slack.render import render_reply
-from bot.slack.split import MAX_FENCE_LINE, fence_repair, split_markdown, split_point
+from bot.reply.render import render_reply
+from bot.reply.split import MAX_FENCE_LINE, fence_repair, split_markdown, split_point
 
 # --- an independent fence scanner and the documented rejoin rule -------------------------------
 
@@ -42,7 +42,7 @@ def open_fence_at_end(text: str) -> OpenFence | None:
 
 
 def rejoin(parts: list[str]) -> str:
-    """Undo split_markdown following the rejoin rule documented in bot/slack/split.py."""
+    """Undo split_markdown following the rejoin rule documented in bot/reply/split.py."""
     out = ""
     for index, part in enumerate(parts):
         fence = open_fence_at_end(out) if index else None

@@ -133,7 +133,8 @@ def test_history_is_bounded_to_the_newest_lines() -> None:
 
 
 def test_feedback_click_is_validated() -> None:
-    from bot.surface.feedback import feedback_block, parse_feedback_click
+    from bot.reply.blocks import feedback_block
+    from bot.surface.feedback import parse_feedback_click
 
     turn = "ab" * 16
     block = feedback_block(turn, "zh")

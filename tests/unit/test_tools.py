@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.glm.events import ToolCall, parse_chunk
-from bot.streaming.tools import MAX_ACTIVITY, Image, Source, ToolLedger
+from bot.reply.tools import MAX_ACTIVITY, Image, Source, ToolLedger
 
 
 def wire_call(tool_type: str, **body: Any) -> ToolCall:
@@ -320,7 +320,7 @@ def test_long_chinese_search_activity_is_clipped_too() -> None:
 
 
 def test_file_links_in_the_answer_text_are_found_even_split_across_chunks() -> None:
-    from bot.streaming.tools import ToolLedger
+    from bot.reply.tools import ToolLedger
 
     ledger = ToolLedger()
     text = (

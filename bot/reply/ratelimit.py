@@ -8,7 +8,7 @@ processes that each believe they own the whole Tier 3 budget collect 429s.
 
 Three layers, each small:
 
-- ``bot.slack.buckets``: pure token-bucket arithmetic (state, limits, clock value in; state and
+- ``bot.reply.buckets``: pure token-bucket arithmetic (state, limits, clock value in; state and
   "grant or wait this long" out).
 - a :class:`BucketStore` keeps the bucket state: :class:`LocalStore` in this process (SQLite,
   one instance: nothing shared, no I/O, the fast path), or ``bot.store.budgets.
@@ -52,8 +52,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.slack import buckets
-from bot.slack.buckets import Clock, Limits, State, TokenBucket
+from bot.reply import buckets
+from bot.reply.buckets import Clock, Limits, State, TokenBucket
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.inbound import slack_to_plain
-from bot.slack.people import UserDirectory
+from bot.workspace.mrkdwn import slack_to_plain
+from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.glm.events import ToolCall
 from bot.metrics import Metrics
-from bot.slack.blocks import SECTION_LIMIT, reply_message, tool_appendix
-from bot.slack.ratelimit import EditBudget, PostBudget
-from bot.slack.render import escape_mrkdwn, render_reply
-from bot.slack.split import MIN_LIMIT, fence_repair, split_point
-from bot.streaming.markup import MarkupFilter
-from bot.streaming.tools import ToolLedger
+from bot.reply.blocks import SECTION_LIMIT, reply_message, tool_appendix
+from bot.reply.markup import MarkupFilter
+from bot.reply.ratelimit import EditBudget, PostBudget
+from bot.reply.render import escape_mrkdwn, render_reply
+from bot.reply.split import MIN_LIMIT, fence_repair, split_point
+from bot.reply.tools import ToolLedger
 from bot.texts import Lang, t
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.slack.ratelimit import Budget, Budgets
+from bot.reply.ratelimit import Budget, Budgets
 
 
 @dataclass(slots=True)

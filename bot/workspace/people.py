@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.inbound import mentioned_user_ids
+from bot.workspace.mrkdwn import mentioned_user_ids
 
 
 class UserDirectory:

@@ -221,7 +221,7 @@ def _code_block(content: str) -> str:
     """A Slack code block; the body is escaped but otherwise verbatim.
 
     Trailing newlines are dropped: the closing ``` goes on its own line anyway, and a split
-    message part (see :mod:`bot.slack.split`) adds one before its closing fence.
+    message part (see :mod:`bot.reply.split`) adds one before its closing fence.
     """
     return f"```\n{escape_mrkdwn(content.rstrip(chr(10)))}\n```"
 
@@ -392,7 +392,7 @@ def markdown_to_mrkdwn(md: str) -> str:
 def render_reply(md: str) -> str:
     """Answer Markdown → Slack ``text``.
 
-    Model markup (reasoning, box tags) is already gone: :mod:`bot.streaming.markup` removes it
+    Model markup (reasoning, box tags) is already gone: :mod:`bot.reply.markup` removes it
     where the stream enters, by one rule, so rendering never second-guesses it.
     """
     return markdown_to_mrkdwn(md)

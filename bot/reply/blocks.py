@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.slack.render import escape_mrkdwn
-from bot.streaming.tools import Image, Source, ToolLedger
-from bot.surface.feedback import feedback_block
+from bot.action_ids import FEEDBACK_ACTION_ID, RETRY_ACTION_ID, STOP_ACTION_ID
+from bot.reply.render import escape_mrkdwn
+from bot.reply.tools import Image, Source, ToolLedger
 from bot.texts import Lang, t
 
 SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 2000
 MAX_IMAGES = 10
 MAX_SOURCES = 10
-STOP_ACTION_ID = "glm_stop"
-RETRY_ACTION_ID = "glm_retry"
 ACTIVITY_BLOCK_ID = "glm_activity"  # the live "what the tools are doing" line
 CURSOR = " ▍"
 
@@ -83,6 +81,30 @@ def tool_appendix(ledger: ToolLedger, lang: Lang = "en") -> list[Block]:
         docs = ", ".join(escape_mrkdwn(d) for d in ledger.documents[:20])
         blocks.append(_context(f":page_facing_up: {t('documents_consulted', lang, docs=docs)}"))
     return blocks
+
+
+def feedback_block(turn_id: str, lang: Lang = "en") -> dict[str, Any]:
+    """👍/👎 (Slack's ``feedback_buttons``, only valid inside ``context_actions``); each value
+    carries the rating and the reply's turn id, so a click needs no lookup by message ts."""
+    return {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION_ID,
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "👍"},
+                    "value": f"good:{turn_id}",
+                    "accessibility_label": t("feedback_good", lang),
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "👎"},
+                    "value": f"bad:{turn_id}",
+                    "accessibility_label": t("feedback_bad", lang),
+                },
+            }
+        ],
+    }
 
 
 def reply_message(
