@@ -233,17 +233,7 @@ class ReplyStreamer:
             pass
 
     async def _routine_token(self) -> bool:
-        acquire = asyncio.ensure_future(self._budget.acquire(self._team, urgent=False))
-        closing = asyncio.ensure_future(self._closing.wait())
-        try:
-            await asyncio.wait({acquire, closing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closing.cancel()
-            if not acquire.done():
-                acquire.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await acquire
-        if acquire.cancelled() or acquire.exception() is not None:
+        if not await self._budget.acquire_unless(self._team, self._closing):
             return False
         self._prepaid = True  # a token taken is a token used, by this edit or the final one
         return not self._closing.is_set()

@@ -243,17 +243,7 @@ class NativeStreamer:
 
     async def _append_token(self) -> bool:
         """Wait for an append token, giving the wait up when the reply ends."""
-        acquire = asyncio.ensure_future(self._budgets.append.acquire(self._team, urgent=False))
-        closing = asyncio.ensure_future(self._closing.wait())
-        try:
-            await asyncio.wait({acquire, closing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closing.cancel()
-            if not acquire.done():
-                acquire.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await acquire
-        return acquire.done() and not acquire.cancelled() and acquire.exception() is None
+        return await self._budgets.append.acquire_unless(self._team, self._closing)
 
     async def _start_stream(self, first: str) -> None:
         if self._start_prepaid:

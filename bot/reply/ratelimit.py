@@ -261,6 +261,21 @@ class Budget:
             if urgent:
                 self._signal(scope)
 
+    async def acquire_unless(self, scope: str, ended: asyncio.Event) -> bool:
+        """A routine token, or False as soon as ``ended`` is set (the reply finished: its final
+        call goes urgent instead). A token granted as ``ended`` fires is still reported taken."""
+        acquire = asyncio.ensure_future(self.acquire(scope, urgent=False))
+        ending = asyncio.ensure_future(ended.wait())
+        try:
+            await asyncio.wait({acquire, ending}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ending.cancel()
+            if not acquire.done():
+                acquire.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquire
+        return acquire.done() and not acquire.cancelled() and acquire.exception() is None
+
     async def try_take(self, scope: str) -> bool:
         """Take a token only if one is there now (no queueing): for decisions, not for calls
         that must go out anyway."""

@@ -378,6 +378,20 @@ async def test_after_a_429_acquire_waits_for_retry_after() -> None:
     await asyncio.wait_for(task, WAIT)
 
 
+async def test_acquire_unless_gives_up_the_wait_when_the_reply_ends() -> None:
+    time = FakeTime()
+    posts = PostBudget(per_second=1.0, burst=1, clock=time, sleep=time.sleep)
+    ended = asyncio.Event()
+    assert await asyncio.wait_for(posts.acquire_unless("C1", ended), WAIT), "a token is there"
+    waiting = asyncio.create_task(posts.acquire_unless("C1", ended))
+    await settle()
+    assert not waiting.done(), "the bucket is empty: it waits"
+    ended.set()
+    assert await asyncio.wait_for(waiting, WAIT) is False
+    time.advance(1.0)
+    await asyncio.wait_for(posts.acquire("C1"), WAIT)  # the abandoned wait took nothing
+
+
 async def test_posts_are_budgeted_per_channel() -> None:
     time = FakeTime()
     posts = PostBudget(per_second=1.0, burst=2, clock=time, sleep=time.sleep)
