@@ -25,8 +25,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": ":warning: 这条消息有 {length:,} 个字符，上限是 {limit:,}。请缩短或分成几条发送。",
     },
     "rate_limited": {
-        "en": ":hourglass: You have asked {count} questions recently; please try again in about "
-        "{minutes} {unit}.",
+        "en": ":hourglass: You have reached the limit on recent questions ({count}); please try "
+        "again in about {minutes} {unit}.",
         "zh": ":hourglass: 你最近已经问了 {count} 个问题，请大约 {minutes} {unit}后再试。",
     },
     "minute": {"en": "minute", "zh": "分钟"},

@@ -85,5 +85,8 @@ async def test_retry_counts_against_the_per_user_rate_limit(
     finally:
         await bot.stop()
     assert ephemeral.args["user"] == "U0001"
-    assert ephemeral.args["text"].startswith(":hourglass: You have asked 1 questions recently")
+    assert ephemeral.args["text"] == (
+        ":hourglass: You have reached the limit on recent questions (1); please try again in about "
+        "10 minutes."
+    )
     assert len(fake_glm.requests) == 1
