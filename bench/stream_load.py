@@ -50,6 +50,7 @@ import aiohttp  # noqa: E402
 from bot.reply.render import render_reply  # noqa: E402
 from tests.bot_process import BotProcess  # noqa: E402
 from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, SlackSender, mention_event  # noqa: E402
+from tests.fakes.slack import stream_text  # noqa: E402
 
 BOT_TOKEN = "xoxb-test-bench-token"  # a fake: the bench talks only to loopback fakes
 SIGNING_SECRET = "bench-signing-secret-0123456789"
@@ -237,7 +238,7 @@ def measure(slack: FakeSlack, glm: FakeGLM, runs: list[ThreadRun]) -> None:
                 start is not None
                 and call.method in ("chat.postMessage", "chat.update", "chat.startStream")
                 and call.ok
-                and run.token in str(call.args.get("text") or call.args.get("markdown_text"))
+                and run.token in (call.args.get("text") or stream_text(call.args))
             ):
                 run.first_text_s = call.at - start
                 break

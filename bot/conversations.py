@@ -398,6 +398,7 @@ class Conversations:
             thread_ts=route.thread_ts,
             user_id=route.user_id,
             stop_value=turn_id,
+            header=_header(agent) if ask.new_thread else None,
             on_messages=remember,
             lang=lang,
         )

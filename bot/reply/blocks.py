@@ -20,7 +20,7 @@ CURSOR = " ▍"
 Block = dict[str, Any]
 
 
-def _context(text: str) -> Block:
+def context_block(text: str) -> Block:
     return {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": text[:CONTEXT_LIMIT]}],
@@ -70,16 +70,18 @@ def tool_appendix(ledger: ToolLedger, lang: Lang = "en") -> list[Block]:
             text += f"\n*{t('code_output', lang)}*\n```{escape_mrkdwn(logs)}```"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}})
     if ledger.published:
-        blocks.append(_context(_published_text(ledger, lang)))
+        blocks.append(context_block(_published_text(ledger, lang)))
     unpublished = [s for s in ledger.links if s.url not in ledger.published]
     if unpublished:
         links = " · ".join(
             f"<{escape_mrkdwn(s.url)}|{escape_mrkdwn(s.title[:100])}>" for s in unpublished[:10]
         )
-        blocks.append(_context(f":paperclip: {links}"))
+        blocks.append(context_block(f":paperclip: {links}"))
     if ledger.documents:
         docs = ", ".join(escape_mrkdwn(d) for d in ledger.documents[:20])
-        blocks.append(_context(f":page_facing_up: {t('documents_consulted', lang, docs=docs)}"))
+        blocks.append(
+            context_block(f":page_facing_up: {t('documents_consulted', lang, docs=docs)}")
+        )
     return blocks
 
 
@@ -128,7 +130,7 @@ def reply_message(
         shown = "_…_" if streaming else " "
     blocks: list[Block] = []
     if header:
-        blocks.append(_context(header))
+        blocks.append(context_block(header))
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shown[:SECTION_LIMIT]}})
     for image in images[:MAX_IMAGES]:
         blocks.append(
@@ -140,13 +142,13 @@ def reply_message(
             }
         )
     if sources:
-        blocks.append(_context(_sources_text(sources, lang)))
+        blocks.append(context_block(_sources_text(sources, lang)))
     blocks.extend(appendix)
     if activity and streaming:
-        activity_line = _context(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}")
+        activity_line = context_block(f":hourglass_flowing_sand: {escape_mrkdwn(activity)}")
         blocks.append({**activity_line, "block_id": ACTIVITY_BLOCK_ID})
     if footer:
-        blocks.append(_context(footer))
+        blocks.append(context_block(footer))
     if stop_value and streaming:
         blocks.append(
             {

@@ -49,6 +49,7 @@ class ReplyChooser:
         thread_ts: str,
         user_id: str,
         stop_value: str | None,
+        header: str | None,
         on_messages: Callable[[list[str]], Awaitable[None]] | None,
         lang: Lang,
     ) -> ReplyView:
@@ -70,6 +71,7 @@ class ReplyChooser:
             thread_ts=thread_ts,
             recipient_user_id=user_id,  # required in channels, harmless in DMs
             fallback=edit,
+            header=header,
             edit_interval=self._interval,
             stop_value=stop_value,
             on_messages=on_messages,

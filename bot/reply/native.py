@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.action_ids import STOP_ACTION_ID
 from bot.glm.events import ToolCall
-from bot.reply.blocks import reply_message, tool_appendix
+from bot.reply.blocks import context_block, reply_message, tool_appendix
 from bot.reply.edit import FINAL_ATTEMPTS, GONE_ERRORS
 from bot.reply.markup import MarkupFilter
 from bot.reply.stream_budgets import StreamBudgets
@@ -60,6 +60,7 @@ class NativeStreamer:
         thread_ts: str,
         recipient_user_id: str | None,
         fallback: ReplyView,
+        header: str | None = None,
         edit_interval: float = 1.0,
         stop_value: str | None = None,
         on_messages: Callable[[list[str]], Awaitable[None]] | None = None,
@@ -74,6 +75,7 @@ class NativeStreamer:
         self._thread_ts = thread_ts
         self._recipient = recipient_user_id
         self._fallback = fallback
+        self._header = header
         self._interval = edit_interval
         self._stop_value = stop_value
         self._on_messages = on_messages
@@ -250,16 +252,23 @@ class NativeStreamer:
             self._start_prepaid = False
         else:
             await self._budgets.start.acquire(self._team, urgent=True)
+        # In order, as slack_sdk's ChatStream sends them (text as a markdown chunk, never beside
+        # the markdown_text argument): who answers (the first reply of a thread names its
+        # assistant, as the edit strategy does), the text, then the Stop button.
+        chunks: list[dict[str, Any]] = []
+        if self._header:
+            chunks.append({"type": "blocks", "blocks": [context_block(self._header)]})
+        chunks.append({"type": "markdown_text", "text": first[:APPEND_CHARS]})
+        if self._stop_value:
+            chunks.append({"type": "blocks", "blocks": [self._stop_button()]})
         kwargs: dict[str, Any] = {
             "channel": self._channel,
             "thread_ts": self._thread_ts,
-            "markdown_text": first[:APPEND_CHARS],
+            "chunks": chunks,
         }
         if self._recipient is not None:  # channels: Slack refuses a stream without these
             kwargs["recipient_user_id"] = self._recipient
             kwargs["recipient_team_id"] = self._team
-        if self._stop_value:
-            kwargs["chunks"] = [{"type": "blocks", "blocks": [self._stop_button()]}]
         self._streaming = True
         try:
             resp = await self._client.chat_startStream(**kwargs)

@@ -26,8 +26,18 @@ from tests.fakes import (
     mention_event,
     message_event,
 )
+from tests.fakes.slack import stream_text
 
 JSON = dict[str, Any]
+
+
+def context_texts(blocks: list[JSON] | None) -> list[str]:
+    return [
+        element["text"]
+        for block in blocks or []
+        if block["type"] == "context"
+        for element in block["elements"]
+    ]
 
 
 @pytest.fixture
@@ -73,7 +83,7 @@ async def test_a_dm_answer_streams_natively_and_ends_whole_with_feedback(
     appends = streamed(fake_slack, "chat.appendStream")
     (stop,) = streamed(fake_slack, "chat.stopStream")
     assert starts[0]["thread_ts"] == event["ts"]
-    sent = [starts[0]["markdown_text"], *(a["markdown_text"] for a in appends)]
+    sent = [stream_text(starts[0]), *(a["markdown_text"] for a in appends)]
     sent.append(stop.get("markdown_text") or "")
     assert "".join(sent) == "".join(chunks)  # each call carries only the new text
     assert appends, "text is flushed on time while the model writes, not only at the end"
@@ -302,3 +312,32 @@ async def test_reasoning_streamed_natively_is_taken_back_at_a_stray_close_tag(
     (message,) = fake_slack.thread_replies_by_bot("D0001", event["ts"])
     assert message.text == "Hello!", fake_slack.describe_calls()
     assert fake_slack.calls_to("chat.delete"), "the stream holding reasoning was deleted"
+
+
+async def test_the_first_native_reply_in_a_channel_thread_names_its_assistant(
+    native_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """As the edit strategy does: the thread's first answer says who is answering, before the
+    text, and later answers in the thread do not repeat it."""
+    fake_glm.enqueue(Reply(chunks=["First answer."]))
+    fake_glm.enqueue(Reply(chunks=["Second answer."]))
+    event = mention_event("hello")
+    await ask(native_bot, event)
+    await ask(native_bot, message_event("more", thread_ts=event["ts"]))
+
+    first, second = streamed(fake_slack, "chat.startStream")
+    assert first["chunks"][0] == {
+        "type": "blocks",
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": ":robot_face: *ChatGLM（官方）*"}],
+            }
+        ],
+    }
+    assert first["chunks"][1] == {"type": "markdown_text", "text": "First answer."}
+    assert "markdown_text" not in first, "text goes as a chunk, never beside the chunks"
+    replies = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert [m.text for m in replies] == ["First answer.", "Second answer."]
+    assert context_texts(replies[0].blocks) == [":robot_face: *ChatGLM（官方）*"]
+    assert context_texts(second["chunks"][0].get("blocks")) == []

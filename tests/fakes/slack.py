@@ -739,7 +739,7 @@ class FakeSlack(SlackFilesMixin):
         msg = Message(
             channel=channel,
             ts=self.ts_clock.next(),
-            text=_stream_text(args),
+            text=stream_text(args),
             user=self.bot_user_id,
             thread_ts=args.get("thread_ts") or None,
             bot_id=self.bot_id,
@@ -762,7 +762,7 @@ class FakeSlack(SlackFilesMixin):
             return {"ok": False, "error": "msg_too_long"}
         if stop and _bad_context_actions(args.get("blocks")):
             return {"ok": False, "error": "invalid_blocks"}
-        msg.text += _stream_text(args)
+        msg.text += stream_text(args)
         extra = _stream_blocks(args)
         if stop and isinstance(args.get("blocks"), list):
             extra += args["blocks"]
@@ -955,7 +955,7 @@ def _stream_blocks(args: JSON) -> list[Any]:
     return out
 
 
-def _stream_text(args: JSON) -> str:
+def stream_text(args: JSON) -> str:
     """Text carried by chat.*Stream: ``chunks=[{type: markdown_text, text}]`` or
     ``markdown_text``."""
     text = str(args.get("markdown_text") or "")
