@@ -40,6 +40,7 @@ async def _choose(chooser: ReplyChooser, edit: _Edit) -> object:
         thread_ts="1.1",
         user_id="U1",
         stop_value=None,
+        header=None,
         on_messages=None,
         lang="en",
     )
