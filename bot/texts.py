@@ -216,6 +216,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
 }
 TEXTS.update(
     {
+        "already_finished": {
+            "en": "That answer has already finished; there is nothing left to stop.",
+            "zh": "这个回答已经结束了，没有可以停止的内容。",
+        },
         "code_run": {"en": "Code run", "zh": "运行的代码"},
         "code_output": {"en": "Output", "zh": "输出"},
         "documents_consulted": {"en": "Documents consulted: {docs}", "zh": "参考的文档：{docs}"},

@@ -153,6 +153,16 @@ async def test_stop_ends_a_native_stream(
     assert any("Stopped by <@U0002>" in str(b) for b in final.blocks or [])
     assert await native_bot.bot.repo.replies_with_status("stopped")
 
+    # The Stop button a stream carried stays on the finished message; pressing it again is
+    # explained to the presser alone, and nothing else happens.
+    assert (await native_bot.slack.action(payload)).status == 200
+    note = await fake_slack.wait_for_call("chat.postEphemeral")
+    assert (note.args["user"], note.args["text"]) == (
+        "U0002",
+        "That answer has already finished; there is nothing left to stop.",
+    )
+    assert len(fake_glm.requests) == 1
+
 
 async def test_a_very_long_answer_continues_by_edit_after_a_clean_stop(
     native_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
