@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -75,6 +75,18 @@ class StreamerConfig:
     use_status: bool = True
 
 
+@dataclass(slots=True)
+class _Posted:
+    """What this reply looks like in Slack right now (the streamer's side of the thread)."""
+
+    ts: list[str] = field(default_factory=list)  # its messages, oldest first; the last is live
+    next_is_new: bool = False  # the live one is full (frozen): the next text goes in a new post
+    stale: bool = False  # rolled-over messages hold taken-back reasoning: delete them
+    segment: str | None = None  # the Markdown the live message shows
+    activity: str | None = None  # the activity line it shows
+    at: float = 0.0  # when it was last posted or edited
+
+
 class ReplyStreamer:
     def __init__(
         self,
@@ -109,23 +121,18 @@ class ReplyStreamer:
         self._clock = clock
 
         self._filter = MarkupFilter()
+        self._posted = _Posted()
         self._pending: list[str] = []
         self._segment = ""  # markdown of the message being edited
-        self._shown_segment: str | None = None
-        self._message_ts: list[str] = []
         self._activity: str | None = None
-        self._shown_activity: str | None = None
         self.tools = ToolLedger(lang=lang)
 
         self._dirty = asyncio.Event()
         self._closing = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
-        self._last_edit = 0.0
         self._status_on = False
         self.gone: str | None = None
         self._retry_value: str | None = None
-        self._next_is_new_message = False
-        self._retracting = False  # rolled-over messages hold reasoning: delete them
         self._prepaid = False
         self._opened = False
         self._limit = self._cfg.segment_chars
@@ -135,7 +142,7 @@ class ReplyStreamer:
     # -- public ------------------------------------------------------------------------------
     @property
     def has_text(self) -> bool:
-        return bool(self._segment or self._pending or len(self._message_ts) > 1)
+        return bool(self._segment or self._pending or len(self._posted.ts) > 1)
 
     async def start(self, status: str | None = None) -> None:
         """Show life at once: a thread status, or a placeholder message where that is refused."""
@@ -170,7 +177,7 @@ class ReplyStreamer:
         """What was shown turned out to be reasoning: the answer starts again from here."""
         self._pending.clear()
         self._segment = ""
-        self._retracting = len(self._message_ts) > 1 or self._next_is_new_message
+        self._posted.stale = len(self._posted.ts) > 1 or self._posted.next_is_new
         self._dirty.set()
 
     def tool(self, call: ToolCall) -> None:
@@ -208,8 +215,8 @@ class ReplyStreamer:
                 await self._dirty.wait()
                 if self._closing.is_set():
                     return
-                wait = self._last_edit + self._cfg.edit_interval - self._clock()
-                if self._message_ts and wait > 0:
+                wait = self._posted.at + self._cfg.edit_interval - self._clock()
+                if self._posted.ts and wait > 0:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(wait):
                             await self._closing.wait()
@@ -218,8 +225,8 @@ class ReplyStreamer:
                 # Wait for the shared budget *before* rendering, so the edit that finally goes
                 # out carries the newest text; give up the wait when the reply ends.
                 # The first text into a placeholder is urgent: it is paid for in _update.
-                editing = bool(self._message_ts) and not self._next_is_new_message
-                first_text = self._shown_segment in (None, "")
+                editing = bool(self._posted.ts) and not self._posted.next_is_new
+                first_text = self._posted.segment in (None, "")
                 if editing and not first_text and not await self._routine_token():
                     return
                 self._dirty.clear()
@@ -246,15 +253,15 @@ class ReplyStreamer:
             self._flusher = None
 
     async def _flush(self, *, final: bool, notice: str = "") -> None:
-        if self._retracting:
+        if self._posted.stale:
             await self._delete_continuations()
         if self._pending:
             self._segment += "".join(self._pending)
             self._pending.clear()
-        if not final and not self._message_ts and not self._segment and self._status_on:
+        if not final and not self._posted.ts and not self._segment and self._status_on:
             # Tools at work before any text: say so in the thread status, post nothing yet.
-            if self._activity != self._shown_activity:
-                self._shown_activity = self._activity
+            if self._activity != self._posted.activity:
+                self._posted.activity = self._activity
                 await self._set_status(self._activity or t("status_thinking", self._lang))
             return
         for _ in range(MAX_SHRINKS):
@@ -262,8 +269,8 @@ class ReplyStreamer:
                 await self._roll_over(notice if final else "")
                 if (
                     final
-                    or self._segment != self._shown_segment
-                    or self._activity != self._shown_activity
+                    or self._segment != self._posted.segment
+                    or self._activity != self._posted.activity
                 ):
                     await self._show(self._segment, final=final, notice=notice)
                 return
@@ -275,8 +282,8 @@ class ReplyStreamer:
     async def _delete_continuations(self) -> None:
         """Keep the first message (header, Stop button, the one recovery knows) and delete the
         rest, so taken-back reasoning does not stay in the thread."""
-        self._retracting = False
-        first, rest = self._message_ts[0], self._message_ts[1:]
+        self._posted.stale = False
+        first, rest = self._posted.ts[0], self._posted.ts[1:]
         for ts in rest:
             try:
                 await self._call(
@@ -284,11 +291,11 @@ class ReplyStreamer:
                 )
             except SlackApiError as exc:
                 log.warning("could not delete a taken-back message: %s", exc.response.get("error"))
-        self._message_ts = [first]
-        self._next_is_new_message = False
-        self._shown_segment = None
+        self._posted.ts = [first]
+        self._posted.next_is_new = False
+        self._posted.segment = None
         if self._on_messages is not None:
-            await self._on_messages(list(self._message_ts))
+            await self._on_messages(list(self._posted.ts))
 
     async def _roll_over(self, notice: str) -> None:
         """Freeze finished messages while the current one is over Slack's limits."""
@@ -297,7 +304,7 @@ class ReplyStreamer:
             head, rest = self._segment[:cut] + close, reopen + self._segment[cut:]
             if head.strip():
                 await self._show(head, final=True, continued=True)
-                self._next_is_new_message = True
+                self._posted.next_is_new = True
             self._segment = rest
 
     def _cut_point(self, notice: str) -> int | None:
@@ -328,7 +335,7 @@ class ReplyStreamer:
         payload = self._compose(body, streaming=not final, final=final and not continued)
         try:
             await self._deliver(
-                payload, first_text=self._shown_segment in (None, "") and bool(md), final=final
+                payload, first_text=self._posted.segment in (None, "") and bool(md), final=final
             )
         except SlackApiError as exc:
             if not final:
@@ -338,15 +345,15 @@ class ReplyStreamer:
             log.warning("final message refused (%s); sending plain text", exc.response.get("error"))
             await self._deliver(self._plain(body), first_text=False, final=True)
         if not continued:
-            self._shown_segment = md
-            self._shown_activity = self._activity
+            self._posted.segment = md
+            self._posted.activity = self._activity
         if md and self.first_text_at is None:
             self.first_text_at = self._clock()
 
     async def _deliver(self, payload: dict[str, Any], *, first_text: bool, final: bool) -> None:
-        if not self._message_ts or self._next_is_new_message:
+        if not self._posted.ts or self._posted.next_is_new:
             await self._post(payload)
-            self._next_is_new_message = False
+            self._posted.next_is_new = False
         else:
             await self._update(payload, urgent=final or first_text, retry=final)
 
@@ -373,7 +380,7 @@ class ReplyStreamer:
         return self._render_cache[1]
 
     def _compose(self, body: str, *, streaming: bool, final: bool = False) -> dict[str, Any]:
-        header = self._header if not self._message_ts or self._is_first_slot() else None
+        header = self._header if not self._posted.ts or self._is_first_slot() else None
         text, blocks = reply_message(
             body,
             header=header,
@@ -394,7 +401,7 @@ class ReplyStreamer:
         return bool(self.has_text or self.tools.images) and not self._retry_value
 
     def _is_first_slot(self) -> bool:
-        return len(self._message_ts) == 1 and not self._next_is_new_message
+        return len(self._posted.ts) == 1 and not self._posted.next_is_new
 
     # -- Slack calls -------------------------------------------------------------------------
     async def _post(self, payload: dict[str, Any]) -> None:
@@ -414,20 +421,20 @@ class ReplyStreamer:
         )
         ts = resp.get("ts") if resp is not None else None
         if ts:
-            self._message_ts.append(str(ts))
-            self._last_edit = self._clock()
+            self._posted.ts.append(str(ts))
+            self._posted.at = self._clock()
             if self._on_messages is not None:
-                await self._on_messages(list(self._message_ts))
+                await self._on_messages(list(self._posted.ts))
 
     async def _update(self, payload: dict[str, Any], *, urgent: bool, retry: bool) -> None:
         await self._call(
             "chat_update",
-            dict(channel=self._channel, ts=self._message_ts[-1], **payload),
+            dict(channel=self._channel, ts=self._posted.ts[-1], **payload),
             budget=True,
             urgent=urgent,
             retry=retry,
         )
-        self._last_edit = self._clock()
+        self._posted.at = self._clock()
 
     async def _call(
         self,
