@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import time
@@ -349,7 +350,7 @@ class Conversations:
                 assistant_id=assistant_id,
             )
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
-            prompt = await with_thread_context(
+            context = await with_thread_context(
                 self._slack,
                 self._people,
                 channel=route.channel_id,
@@ -360,6 +361,9 @@ class Conversations:
                 limit=self._policy.thread_context_limit,
                 bot_user_id=self._bot_user_id(),
             )
+            prompt = context.prompt
+            if context.files:  # shared earlier in the thread: "chart the spreadsheet above"
+                route = dataclasses.replace(route, files=(*context.files, *route.files))
         files = await self._read_files(route, lang)
         if route.files and not files.read and prompt == t("files_default_question", lang):
             await self._post(route, "\n".join(files.notices))  # nothing left to ask about

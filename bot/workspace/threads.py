@@ -19,11 +19,13 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.files.model import SlackFile, parse_files
 from bot.workspace.mrkdwn import slack_to_plain
 from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
 
+MAX_THREAD_FILES = 5  # the newest files shared before the mention; older ones stay unread
 PAGE_SIZE = 200  # Slack's documented maximum page for conversations.replies
 MAX_PAGES = 5  # a thousand messages; beyond that the thread is read partially
 
@@ -102,6 +104,14 @@ async def read_thread(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadContext:
+    """The question with the thread folded in, and the files people shared in that slice."""
+
+    prompt: str
+    files: tuple[SlackFile, ...] = ()
+
+
 async def with_thread_context(
     client: AsyncWebClient,
     people: UserDirectory,
@@ -113,17 +123,23 @@ async def with_thread_context(
     question: str,
     limit: int,
     bot_user_id: str | None,
-) -> str:
+) -> ThreadContext:
     thread = await read_thread(
         client, channel=channel, thread_ts=thread_ts, before_ts=current_ts, limit=limit
     )
     if thread.root is None and not thread.recent:
-        return question
+        return ThreadContext(question)
+    messages = [m for m in (thread.root, *thread.recent) if m is not None]
+    shared = {id(m): parse_files(m.get("files")) for m in messages if not m.get("bot_id")}
 
     async def line(msg: dict[str, Any]) -> str | None:
         text = str(msg.get("text") or "")
         names = await people.names_in(text, skip=bot_user_id)
         plain = slack_to_plain(text, bot_user_id=bot_user_id, names=names)
+        files = shared.get(id(msg), ())
+        if files:  # "revenue.csv" is how people will refer to it: say who shared what
+            listed = ", ".join(f.name for f in files)
+            plain = f"{plain} (shared {listed})" if plain else f"(shared {listed})"
         if not plain:
             return None
         if msg.get("user") == bot_user_id:
@@ -136,10 +152,12 @@ async def with_thread_context(
 
     topic = await line(thread.root) if thread.root is not None else None
     lines = [text for msg in thread.recent if (text := await line(msg)) is not None]
-    return compose_prompt(
+    prompt = compose_prompt(
         lines,
         asker=await people.name(asker_id),
         question=question,
         topic=topic,
         partial=not thread.complete,
     )
+    files = [f for m in messages for f in shared.get(id(m), ())]
+    return ThreadContext(prompt, tuple(files[-MAX_THREAD_FILES:]))

@@ -139,6 +139,24 @@ async def test_csv_is_uploaded_attached_and_remembered_by_the_thread(
     assert len(fake_glm.files) == 1, "a remembered file is not uploaded again"
 
 
+async def test_a_file_shared_earlier_in_a_human_thread_is_read_when_the_bot_is_asked(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """People share the spreadsheet first and ask later: "@GLM chart the file above"."""
+    sheet = fake_slack.add_file("revenue.csv", CSV, mimetype="text/csv")
+    root = fake_slack.add_message("C0001", "Q3 numbers", user="U0002", files=[sheet])
+    fake_slack.add_message("C0001", "looks good", user="U0001", thread_ts=root)
+    await turn(running_bot, mention_event("chart the file above", thread_ts=root), 1)
+
+    (uploaded,) = fake_glm.files.values()
+    assert uploaded.content == CSV
+    (request,) = fake_glm.requests
+    assert request.attachment_ids == [uploaded.id]
+    assert request.user_text.startswith(
+        "This Slack thread started with: [bob]: Q3 numbers (shared revenue.csv)"
+    )
+
+
 async def test_refused_and_failed_files_each_get_a_line_and_the_text_is_answered(
     bot_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
