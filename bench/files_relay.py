@@ -34,7 +34,7 @@ import aiohttp  # noqa: E402
 from tests.bot_process import BotProcess  # noqa: E402
 from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, SlackSender, mention_event  # noqa: E402
 
-BOT_TOKEN = "xoxb-bench-files-token"  # a fake: only loopback fakes are talked to
+BOT_TOKEN = "xoxb-test-bench-files"  # a fake: only loopback fakes are talked to
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 GLM_KEY = "bench-glm-key.secret"
 RSS_TARGET_MB = 150.0
