@@ -181,7 +181,6 @@ class ReplyStreamer:
         self._dirty.set()
 
     def tool(self, call: ToolCall) -> None:
-        self.tools.record_code(call)
         activity = self.tools.apply(call)
         if activity:
             self._activity = activity

@@ -158,7 +158,6 @@ class NativeStreamer:
         if self._handed:
             self._fallback.tool(call)
             return
-        self._tools.record_code(call)
         activity = self._tools.apply(call)
         if activity:
             self._activity = activity

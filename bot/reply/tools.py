@@ -76,6 +76,8 @@ class ToolLedger:
         """Record one tool delta; return a new activity line for the user, if any."""
         kind = call.tool_type
         if call.input is not None:
+            if kind == "code_interpreter" and call.input:
+                self.code.append(call.input)  # shown under the answer as the code that ran
             return _activity(kind, call.input, call.name, self.lang)
         for out in call.outputs or ():
             self._output(kind, out)
@@ -165,10 +167,6 @@ class ToolLedger:
 
     def unpublished_images(self) -> list[Image]:
         return [i for i in self.images if i.url not in self.published]
-
-    def record_code(self, call: ToolCall) -> None:
-        if call.tool_type == "code_interpreter" and call.input:
-            self.code.append(call.input)
 
 
 def _activity(kind: str, tool_input: str, name: str | None, lang: Lang = "en") -> str:

@@ -209,7 +209,6 @@ def test_tool_appendix_shows_code_output_files_and_documents() -> None:
 
     ledger = ToolLedger()
     code = ToolCall("code_interpreter", input="print(1 < 2)")
-    ledger.record_code(code)
     ledger.apply(code)
     ledger.apply(ToolCall("code_interpreter", outputs=({"type": "logs", "logs": "True"},)))
     ledger.apply(
@@ -235,7 +234,6 @@ def test_tool_appendix_and_image_titles_speak_chinese_to_a_chinese_user() -> Non
 
     ledger = ToolLedger(lang="zh")
     code = ToolCall("code_interpreter", input="print(1)")
-    ledger.record_code(code)
     ledger.apply(code)
     ledger.apply(ToolCall("code_interpreter", outputs=({"type": "logs", "logs": "1"},)))
     ledger.apply(ToolCall("drawing_tool", outputs=({"image": "https://sfile.chatglm.cn/p.png"},)))

@@ -38,12 +38,8 @@ def wire_call(tool_type: str, **body: Any) -> ToolCall:
 
 
 def feed(ledger: ToolLedger, *calls: ToolCall) -> list[str | None]:
-    """Apply calls the way the streamer does (code first, then the activity)."""
-    out = []
-    for call in calls:
-        ledger.record_code(call)
-        out.append(ledger.apply(call))
-    return out
+    """Apply calls the way the streamers do: one ``apply`` per tool delta."""
+    return [ledger.apply(call) for call in calls]
 
 
 # -- web_browser -------------------------------------------------------------------------------
