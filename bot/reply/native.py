@@ -33,6 +33,7 @@ from bot.glm.events import ToolCall
 from bot.reply.blocks import context_block, reply_message, tool_appendix
 from bot.reply.edit import FINAL_ATTEMPTS, GONE_ERRORS
 from bot.reply.markup import MarkupFilter
+from bot.reply.split import fence_repair, split_point
 from bot.reply.stream_budgets import StreamBudgets
 from bot.reply.tools import ToolLedger
 from bot.reply.view import ReplyView
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 APPEND_CHARS = 12_000  # Slack's limit per markdown_text
 NATIVE_CHARS = 11_000  # one streamed message holds this much; more continues by edit
+ROLLOVER_ZONE = 2_000  # within this much of NATIVE_CHARS, only whole lines are streamed
 DEAD_ERRORS = frozenset({"message_not_in_streaming_state", "message_not_found"})
 
 
@@ -229,7 +231,8 @@ class NativeStreamer:
         if len(text) > NATIVE_CHARS:
             await self._hand_over(dead=False)
             return
-        new = text[self._sent :]
+        end = _streamable_end(text)
+        new = text[self._sent : end]
         if not new:
             return
         if self._ts is None:
@@ -239,7 +242,7 @@ class NativeStreamer:
                 return
             for piece in _pieces(new):
                 await self._stream_call("chat_appendStream", markdown_text=piece)
-        self._sent = len(text)
+        self._sent = max(self._sent, end)
         self._last_flush = self._clock()
 
     async def _append_token(self) -> bool:
@@ -302,11 +305,17 @@ class NativeStreamer:
         return error
 
     async def _stop(
-        self, notice: str | None, retry_value: str | None, *, final: bool = True
+        self,
+        notice: str | None,
+        retry_value: str | None,
+        *,
+        final: bool = True,
+        rest: str | None = None,
     ) -> bool:
-        """``stopStream`` with the rest of the text and the final blocks (nothing more when
+        """``stopStream`` with the rest of the text and the final blocks (only ``rest`` when
         the edit strategy continues the answer); False if Slack would not."""
-        rest = self._text()[self._sent :] if final else ""
+        if rest is None:
+            rest = self._text()[self._sent :]
         blocks = self._final_blocks(notice, retry_value) if final else []
         delay = 0.5
         for attempt in range(1, FINAL_ATTEMPTS + 1):
@@ -315,7 +324,8 @@ class NativeStreamer:
                 await self._stream_call(
                     "chat_stopStream", markdown_text=rest or None, blocks=blocks or None
                 )
-                self._sent += len(rest)
+                if final:
+                    self._sent += len(rest)
                 self._release_stop()
                 if final:
                     await self._set_status("")  # as the edit strategy does when it ends
@@ -361,25 +371,50 @@ class NativeStreamer:
 
     # -- hand-over to the edit strategy ---------------------------------------------------
     async def _hand_over(self, *, dead: bool) -> None:
+        """Give the rest of the reply to the edit strategy.
+
+        Text keeps arriving while Slack is asked to stop or delete the stream, so what the edit
+        strategy receives is read from the one ordered record (``_chunks``) only *after* the
+        last of those round trips, and handed over in the same step that routes later text to
+        it: nothing can land in front of it, nothing is left behind.
+        """
         if self._handed:
             return
-        text = self._text()
-        replay = text
-        if not dead and self._ts is not None and await self._stop(None, None, final=False):
-            replay = text[self._sent :]  # a clean stop keeps what was streamed
-        elif self._ts is not None:
+        keep = 0  # characters of the text the stream message keeps
+        reopen = ""
+        if not dead and self._ts is not None:
+            cut = self._rollover_cut(self._text())
+            close, reopen = fence_repair(self._text(), cut)
+            if await self._stop_at(cut, close) and not self._retracted:
+                keep = cut
+        if keep == 0 and self._ts is not None:
             log.info("native stream in %s ended by Slack; continuing by edit", self._channel)
             with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
                 await self._client.chat_delete(channel=self._channel, ts=self._ts)
-            if self._first_text_at is not None:
-                self._first_text_at = None  # what counts now is the edit strategy's
-        self._handed = True
-        self._release_stop()
-        await self._fallback.start(self._activity or t("status_thinking", self._lang))
+            self._first_text_at = None  # what counts now is the edit strategy's
+        replay = self._text()[keep:]
+        if keep and replay:
+            replay = reopen + replay
         if replay:
             self._fallback.append(replay)
+        self._chunks.clear()
         for call in self._calls:
             self._fallback.tool(call)
+        self._handed = True  # from here on, new text goes straight to the edit strategy
+        self._release_stop()
+        await self._fallback.start(self._activity or t("status_thinking", self._lang))
+
+    def _rollover_cut(self, text: str) -> int:
+        """Where this message ends when the answer outgrows it: the split rule the edit
+        strategy uses (``split_point``), never before what was already streamed."""
+        cut = split_point(text, NATIVE_CHARS, floor=self._sent)
+        return len(text) if cut is None else cut
+
+    async def _stop_at(self, cut: int, close: str) -> bool:
+        """End the stream cleanly with the text up to ``cut`` (closing an open code fence)."""
+        rest = self._text()[self._sent : cut] + close
+        self._sent = cut
+        return await self._stop(None, None, final=False, rest=rest)
 
     def _release_stop(self) -> None:
         if self._stop_promised:
@@ -405,6 +440,16 @@ class NativeStreamer:
             await self._client.assistant_threads_setStatus(**kwargs)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.debug("setStatus refused: %s", exc)
+
+
+def _streamable_end(text: str) -> int:
+    """How much of ``text`` may be streamed now. Near the end of a message's room only whole
+    lines go out, so that when the answer rolls over to a new message the split rule can still
+    end this one at a line (or paragraph) boundary rather than wherever an append stopped."""
+    if len(text) <= NATIVE_CHARS - ROLLOVER_ZONE:
+        return len(text)
+    line_end = text.rfind("\n") + 1
+    return max(line_end, NATIVE_CHARS - ROLLOVER_ZONE)
 
 
 def _pieces(text: str) -> list[str]:

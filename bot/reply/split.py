@@ -145,8 +145,9 @@ class _Splitter:
         fence = self.fence_at(start) if start else None
         return fence.open_line + "\n" if fence else ""
 
-    def cut(self, start: int) -> int | None:
-        """End of the part starting at ``start`` (None when the rest fits in one part)."""
+    def cut(self, start: int, floor: int = 0) -> int | None:
+        """End of the part starting at ``start`` (None when the rest fits in one part), never
+        before ``floor``."""
         md = self.md
         prefix_len = len(self.prefix(start))
         if len(md) - start + prefix_len <= self.limit:
@@ -154,7 +155,11 @@ class _Splitter:
         budget = self.limit - prefix_len
         while True:
             end = min(len(md), start + budget)
-            cut = self._snap(start, self._candidate(start, end))
+            candidate = self._candidate(start, end, floor)
+            cut = self._snap(start, candidate)
+            if cut < floor:
+                # What is shown stays shown, even if a closing fence line then overshoots.
+                return max(candidate, floor)
             fence = self.fence_at(cut)
             suffix_len = len(fence.closing) + 1 if fence else 0
             if prefix_len + cut - start + suffix_len <= self.limit:
@@ -163,7 +168,7 @@ class _Splitter:
             # it.  The needed suffix only grows between rounds, so this terminates quickly.
             budget = self.limit - prefix_len - suffix_len
 
-    def _candidate(self, start: int, end: int) -> int:
+    def _candidate(self, start: int, end: int, floor: int = 0) -> int:
         md = self.md
         half = start + (end - start) // 2
         paragraph = self._last_paragraph(start, end)
@@ -171,10 +176,12 @@ class _Splitter:
         line = newline + 1 if newline != -1 else 0
         space = self._last_space(start, end)
         for candidate in (paragraph, line, space):
-            if candidate > half:
+            if candidate > half and candidate >= floor:
                 return candidate
         best = max(paragraph, line, space)
-        return best if best > start else self._hard_cut(start, end)
+        if best > start and best >= floor:
+            return best
+        return max(self._hard_cut(start, end), min(floor, end))
 
     def _last_paragraph(self, start: int, end: int) -> int:
         best = 0
@@ -250,16 +257,18 @@ def _joins_previous(char: str) -> bool:
     )
 
 
-def split_point(md: str, limit: int) -> int | None:
+def split_point(md: str, limit: int, *, floor: int = 0) -> int | None:
     """Index where the first part of ``md`` ends (``md[:i]``), or None when ``md`` fits.
 
-    Exposed for the streaming renderer, which freezes a message as soon as its text no longer
-    fits: the frozen part is ``md[:i]`` (plus a closing fence line when ``i`` is inside a code
-    fence, which the returned index already leaves room for).
+    Exposed for both reply strategies, which end a message as soon as its text no longer fits:
+    the part is ``md[:i]`` (plus a closing fence line when ``i`` is inside a code fence, which
+    the returned index already leaves room for). ``floor`` is how much of ``md`` is already
+    shown and cannot be taken back (a native stream): the cut is never before it, and among
+    the cuts at or after it the rule above still picks the most natural one.
     """
     if len(md) <= limit:
         return None
-    return _Splitter(md, limit).cut(0)
+    return _Splitter(md, limit).cut(0, floor)
 
 
 def fence_repair(md: str, index: int) -> tuple[str, str]:

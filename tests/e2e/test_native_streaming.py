@@ -351,3 +351,82 @@ async def test_the_first_native_reply_in_a_channel_thread_names_its_assistant(
     assert [m.text for m in replies] == ["First answer.", "Second answer."]
     assert context_texts(replies[0].blocks) == [":robot_face: *ChatGLM（官方）*"]
     assert context_texts(second["chunks"][0].get("blocks")) == []
+
+
+async def test_a_hand_over_keeps_the_order_of_text_arriving_while_slack_refuses(
+    native_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """Issue 14 defect 1: Slack ends the stream while text keeps arriving, and the hand-over
+    (delete the stream message, start the edit strategy) takes Slack round trips. Whatever
+    arrives during them must land after what came before, and nothing may be lost."""
+    words = [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+        "kilo",
+        "lima",
+    ]
+    chunks = [f"{words[i % len(words)]}{i} " for i in range(60)]
+    fake_glm.enqueue(Reply(chunks=chunks, chunk_delay=0.02))
+    fake_slack.delay("chat.delete", 0.25)  # the hand-over's round trips take a while
+    fake_slack.delay("assistant.threads.setStatus", 0.25)
+    event = message_event("spell it out", channel="D0001", channel_type="im")
+    before = native_bot.executor.finished
+    await native_bot.slack.event(event)
+    start = await fake_slack.wait_for_call("chat.startStream", lambda c: c.ok)
+    assert start.response is not None
+    fake_slack.expire_stream("D0001", start.response["ts"])  # Slack's own timeout
+    await native_bot.wait_handled(before + 1)
+    replies = fake_slack.thread_replies_by_bot("D0001", event["ts"])
+    assert fake_slack.calls_to("chat.delete"), "the refused stream was handed over"
+    assert "".join(m.text for m in replies) == render_reply("".join(chunks))
+
+
+def _chopped(text: str, size: int) -> list[str]:
+    """The model's chunks end anywhere, mid-word and mid-line."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+async def test_native_rollover_ends_a_message_at_a_line_boundary(
+    native_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """Issue 14 defect 2: the first message of a 12,000-character answer used to end wherever
+    an append had ended (``line 198 alpha bravo`` | ``charlie delta echo``)."""
+    lines = [f"line {n} alpha bravo charlie delta echo foxtrot" for n in range(1, 281)]
+    answer = "\n".join(lines)
+    assert len(answer) > 12_000
+    fake_glm.enqueue(Reply(chunks=_chopped(answer, 37), chunk_delay=0.002))
+    event = mention_event("count lines")
+    await ask(native_bot, event)
+    replies = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert len(replies) >= 2 and not any(m.streaming for m in replies)
+    assert len(replies[0].text) <= 11_000
+    for message in replies:
+        for line in message.text.strip("\n").split("\n"):
+            assert line in lines, f"a line was split across messages: {line!r}"
+    shown = [line for m in replies for line in m.text.strip("\n").split("\n")]
+    assert shown == lines
+
+
+async def test_native_rollover_inside_code_closes_and_reopens_the_fence(
+    native_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    code = "\n".join(f"print('row {n}', {n} * {n})  # squares" for n in range(400))
+    answer = f"Here:\n\n```python\n{code}\n```\n\nDone."
+    fake_glm.enqueue(Reply(chunks=_chopped(answer, 41), chunk_delay=0.002))
+    event = mention_event("code please")
+    await ask(native_bot, event)
+    first, *rest = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert rest and not first.streaming
+    assert first.text.rstrip().endswith("```"), first.text[-80:]
+    assert first.text.count("```") == 2, "the stream message closes the fence it opened"
+    assert rest[0].text.startswith("```"), rest[0].text[:80]
+    streamed_rows = [ln for ln in first.text.split("\n") if ln.startswith("print(")]
+    assert streamed_rows and all(ln.endswith("# squares") for ln in streamed_rows)
