@@ -1,9 +1,9 @@
 """How the streaming pipeline's CPU cost grows with the answer's length.
 
 Feeds a Markdown answer (paragraphs, lists, code, a table) in small chunks through the real
-``ReplyStreamer`` (markup filter, segmenting, rendering, splitting, Block Kit) with an in-memory
-Slack client and no edit interval, so it flushes as often as the event loop lets it: the worst
-case. Prints CPU seconds per answer size; linear work means 100 KB costs about 10x 10 KB.
+reply engine's edit view (markup filter, segmenting, rendering, splitting, Block Kit) with an
+in-memory Slack client and no edit interval, so it flushes as often as the event loop lets it:
+the worst case. Prints CPU seconds per answer size; linear work means 100 KB costs about 10x 10 KB.
 
     python bench/render_cost.py [--chunk 20] [--repeat 3]
 """
@@ -16,8 +16,10 @@ import itertools
 import time
 from typing import Any
 
-from bot.reply.edit import ReplyStreamer, StreamerConfig
+from bot.reply.choose import Replies, ReplyBudgets
 from bot.reply.ratelimit import EditBudget
+from bot.reply.state import ReplyTarget
+from bot.reply.views.edit import StreamerConfig
 
 BLOCK = (
     "## Section {i}\n\nSome **bold** text, a [link](https://example.com/{i}) and `code`, "
@@ -59,14 +61,13 @@ def answer(size: int) -> str:
 
 async def stream(text: str, chunk: int) -> tuple[float, int]:
     slack = MemorySlack()
-    streamer = ReplyStreamer(
-        client=slack,  # type: ignore[arg-type]
-        budget=EditBudget(per_minute=1e9, burst=1e9),
-        team_id="T",
-        channel="C",
-        thread_ts="1.0",
+    replies = Replies(
+        mode="edit",
+        budgets=ReplyBudgets(edits=EditBudget(per_minute=1e9, burst=1e9), posts=None, streams=None),
         config=StreamerConfig(edit_interval=0.0),
     )
+    target = ReplyTarget(team_id="T", channel_id="C", thread_ts="1.0", user_id="U")
+    streamer = await replies.open(target, client=slack)  # type: ignore[arg-type]
     started = time.process_time()
     await streamer.start()
     for i in range(0, len(text), chunk):

@@ -269,6 +269,15 @@ async def bench(args: argparse.Namespace) -> int:
             return await bench_on(args, Path(tmp), url)
 
 
+def print_profile(path: str, top: int = 25) -> None:
+    """Where the bot's CPU went: own time (``tottime``) of its busiest functions."""
+    import pstats
+
+    stats = pstats.Stats(path)
+    print(f"\nprofile of the first bot ({path}), top {top} by own time:")
+    stats.sort_stats("tottime").print_stats(top)
+
+
 async def bench_on(args: argparse.Namespace, tmp: Path, database_url: str) -> int:
     n, stream_s = args.threads, args.chunks * args.chunk_delay
     bound_s = mode_bound(args.mode, n)
@@ -304,6 +313,7 @@ async def bench_on(args: argparse.Namespace, tmp: Path, database_url: str) -> in
         for _ in range(args.instances):
             bot = BotProcess(
                 tmp,
+                profile=Path(args.profile) if args.profile and not bots else None,
                 SLACK_BOT_TOKEN=BOT_TOKEN,
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_BASE_URL=slack.api_url,
@@ -539,10 +549,18 @@ def main(argv: list[str] | None = None) -> int:
         choices=("auto", "local", "database"),
         help="the bots' SLACK_BUDGET_STORE (default: not set)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the (first) bot under cProfile, write its stats to FILE and print the top",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1 or args.channels < 1 or args.chunks < 2 or args.instances < 1:
         parser.error("--threads, --channels, --instances >= 1 and --chunks >= 2")
-    return asyncio.run(bench(args))
+    status = asyncio.run(bench(args))
+    if args.profile:
+        print_profile(args.profile)
+    return status
 
 
 if __name__ == "__main__":

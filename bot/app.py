@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -27,10 +28,10 @@ from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.metrics import Metrics
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
-from bot.reply.choose import ReplyChooser
-from bot.reply.edit import StreamerConfig
+from bot.reply.choose import Replies, ReplyBudgets
 from bot.reply.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
 from bot.reply.stream_budgets import stream_budgets
+from bot.reply.views.edit import StreamerConfig
 from bot.slack.actions import register_reply_actions
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
@@ -120,16 +121,29 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
     # A little under Slack's rate: our clock and Slack's differ by each call's network
     # delay, so a bucket refilled exactly at the limit still collects the odd 429.
     budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
+    replies = Replies(
+        mode=settings.stream_mode,
+        budgets=ReplyBudgets(
+            edits=budgets.edits(
+                per_minute=settings.slack_edits_per_minute,
+                burst=settings.slack_edit_burst,
+                open_replies=repo.count_streaming_replies,
+            ),
+            posts=budgets.posts(
+                per_second=settings.slack_posts_per_second, burst=settings.slack_post_burst
+            ),
+            streams=stream_budgets(budgets) if settings.stream_mode != "edit" else None,
+        ),
+        config=StreamerConfig(edit_interval=settings.stream_edit_interval),
+        metrics=metrics,
+    )
+    store = SurfaceStore(engine)
     conversations = Conversations(
         executor=executor,
         repo=repo,
         glm=glm,
         slack=slack,
-        budget=budgets.edits(
-            per_minute=settings.slack_edits_per_minute,
-            burst=settings.slack_edit_burst,
-            open_replies=repo.count_streaming_replies,
-        ),
+        replies=replies,
         budgets=budgets,
         metrics=metrics,
         policy=TurnPolicy(
@@ -148,13 +162,16 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             lease_max_wait=settings.glm_total_timeout + 60,
             default_language=settings.default_language,
             use_slack_locale=settings.use_slack_locale,
-            posts_per_second_per_channel=settings.slack_posts_per_second,
-            post_burst=settings.slack_post_burst,
         ),
-        streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,
         instance_id=uuid.uuid4().hex[:16],
         files=files,
+        surface=DMSurface(
+            slack=slack,
+            store=store,
+            people=UserDirectory(slack),
+            bot_user_id=lambda: identity.user_id,
+        ),
     )
     register_message_listeners(bolt, conversations)
     register_agent_command(
@@ -165,14 +182,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
-    _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
-    if settings.stream_mode != "edit":
-        conversations.replies = ReplyChooser(
-            mode=settings.stream_mode,
-            client=slack,
-            budgets=stream_budgets(conversations.budgets),
-            edit_interval=settings.stream_edit_interval,
-        )
+    _wire_agent_surface(bolt, settings, slack, repo, glm, store, conversations)
     return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
 
 
@@ -182,12 +192,10 @@ def _wire_agent_surface(
     slack: AsyncWebClient,
     repo: Repository,
     glm: GLMClient,
-    engine: AsyncEngine,
+    store: SurfaceStore,
     conversations: Conversations,
-    identity: BotIdentity,
 ) -> None:
-    """The Messages tab (suggested prompts, viewed channel), DM titles and summaries, 👍/👎."""
-    store = SurfaceStore(engine)
+    """The Messages tab (suggested prompts, viewed channel) and 👍/👎."""
     tab = MessagesTab(
         slack=slack,
         repo=repo,
@@ -206,9 +214,6 @@ def _wire_agent_surface(
             language=conversations.language_of,
         ),
     )
-    conversations.surface = DMSurface(
-        slack=slack, store=store, people=UserDirectory(slack), bot_user_id=lambda: identity.user_id
-    )
 
 
 def budget_store(settings: Settings, engine: AsyncEngine, metrics: Metrics) -> BucketStore:
@@ -224,6 +229,7 @@ def budget_store(settings: Settings, engine: AsyncEngine, metrics: Metrics) -> B
 
 async def start_bot(bot: Bot) -> None:
     """Check the database and Slack token, migrate, and connect Socket Mode when configured."""
+    _share_slack_connections(bot.slack)
     try:
         await ping(bot.engine)
     except Exception as exc:
@@ -263,6 +269,17 @@ async def start_bot(bot: Bot) -> None:
         bot.identity.team_id,
         "Socket" if bot.settings.socket_mode else "HTTP",
     )
+
+
+def _share_slack_connections(client: AsyncWebClient) -> None:
+    """One connection pool for every Slack call. Without a session slack_sdk opens (and TLS
+    handshakes) a new connection per call: the load bench counted about seven connects per
+    reply, a good part of the bot's CPU. Bolt hands this session to the clients it makes."""
+    if client.session is None or client.session.closed:
+        client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=client.timeout),
+            trust_env=client.trust_env_in_session,
+        )
 
 
 async def stop_bot(bot: Bot) -> None:

@@ -38,10 +38,11 @@ from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.policy import TurnPolicy
-from bot.reply.choose import ReplyChooser
-from bot.reply.edit import ReplyGone, ReplyStreamer, StreamerConfig
+from bot.reply.calls import ReplyGone
+from bot.reply.choose import Replies
 from bot.reply.notices import ThreadNotices
-from bot.reply.ratelimit import Budgets, EditBudget, LocalStore, PostBudget
+from bot.reply.ratelimit import Budgets, LocalStore
+from bot.reply.state import ReplyTarget
 from bot.reply.view import ReplyView
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
 from bot.surface.turn_hooks import DMSurface
@@ -98,9 +99,8 @@ class Conversations:
         repo: Repository,
         glm: GLMClient,
         slack: AsyncWebClient,
-        budget: EditBudget,
+        replies: Replies,
         policy: TurnPolicy,
-        streamer_config: StreamerConfig,
         bot_user_id: Callable[[], str | None],
         instance_id: str = "",
         metrics: Metrics | None = None,
@@ -113,9 +113,8 @@ class Conversations:
         self._glm = glm
         self._slack = slack  # handed to the reply side and the workspace ports, not called here
         self._notices = ThreadNotices(slack)
-        self._budget = budget
+        self._replies = replies
         self._policy = policy
-        self._streamer_config = streamer_config
         self._bot_user_id = bot_user_id
         self._files = files
         self.instance_id = instance_id
@@ -127,12 +126,8 @@ class Conversations:
         self.metrics = metrics or Metrics()
         # Every Slack budget of this instance (shared with the others when the store is).
         self.budgets = budgets or Budgets(LocalStore())
-        self._posts: PostBudget = self.budgets.posts(
-            per_second=policy.posts_per_second_per_channel, burst=policy.post_burst
-        )
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
         self.surface = surface  # the agent surface's additions to DM turns (titles, summaries)
-        self.replies: ReplyChooser | None = None  # native streaming (STREAM_MODE)
 
     # -- entry -------------------------------------------------------------------------------
     def submit(self, route: Route, *, event_id: str | None) -> None:
@@ -379,33 +374,17 @@ class Conversations:
             await self._repo.set_reply_messages(reply_id, ts)
 
         agent = agent_by_id(ask.thread.assistant_id)
-        view: ReplyView = ReplyStreamer(
-            client=self._slack,
-            budget=self._budget,
-            team_id=route.team_id,
-            channel=route.channel_id,
-            thread_ts=route.thread_ts,
-            header=_header(agent) if ask.new_thread else None,
-            config=self._streamer_config,
-            on_messages=remember,
-            stop_value=turn_id,
-            metrics=self.metrics,
-            posts=self._posts,
-            lang=lang,
-        )
-        if self.replies is None:
-            return view
-        return await self.replies.choose(
-            view,
+        target = ReplyTarget(
             team_id=route.team_id,
             channel_id=route.channel_id,
             thread_ts=route.thread_ts,
             user_id=route.user_id,
-            stop_value=turn_id,
-            header=_header(agent) if ask.new_thread else None,
-            on_messages=remember,
             lang=lang,
+            header=_header(agent) if ask.new_thread else None,
+            stop_value=turn_id,
+            on_messages=remember,
         )
+        return await self._replies.open(target, client=self._slack)
 
     @contextlib.asynccontextmanager
     async def _upstream_slot(self, view: ReplyView, lang: Lang) -> AsyncIterator[None]:

@@ -64,5 +64,3 @@ class TurnPolicy:
     default_language: Lang = "en"
     use_slack_locale: bool = True
     lease_max_wait: float = 660.0
-    posts_per_second_per_channel: float = 1.0
-    post_burst: float = 5.0

@@ -30,7 +30,8 @@ def process_env(**settings: str) -> dict[str, str]:
 
 
 class BotProcess:
-    def __init__(self, cwd: Path, **settings: str) -> None:
+    def __init__(self, cwd: Path, *, profile: Path | None = None, **settings: str) -> None:
+        self.profile = profile  # cProfile output, written when the bot exits cleanly
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cwd = cwd
@@ -39,8 +40,10 @@ class BotProcess:
         self.stderr_lines: list[str] = []
 
     async def start(self, *, ready: str = "listening on", timeout: float = 30) -> BotProcess:
+        profiler = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
+            *profiler,
             "-m",
             "bot",
             cwd=self.cwd,

@@ -1,8 +1,8 @@
 """The small interface the turn drives to show one reply, whatever the strategy.
 
-Both :class:`bot.reply.edit.ReplyStreamer` (post, then coalesced ``chat.update`` edits) and
-:class:`bot.reply.native.NativeStreamer` (``chat.startStream`` / ``appendStream`` /
-``stopStream``) satisfy it, so ``Conversations`` never knows which one it has.
+:class:`bot.reply.engine.ReplyEngine` satisfies it whatever its view (post, then coalesced
+``chat.update`` edits; or ``chat.startStream`` / ``appendStream`` / ``stopStream``), so
+``Conversations`` never knows which one it has.
 """
 
 from __future__ import annotations

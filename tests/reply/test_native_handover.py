@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.errors import SlackApiError
 
-from bot.reply.edit import ReplyStreamer, StreamerConfig
-from bot.reply.native import NativeStreamer
+from bot.reply.choose import Replies, ReplyBudgets
 from bot.reply.ratelimit import Budgets, LocalStore, Tier
+from bot.reply.state import ReplyTarget
 from bot.reply.stream_budgets import StreamBudgets
+from bot.reply.views.edit import StreamerConfig
 
 JSON = dict[str, Any]
 
@@ -158,24 +159,17 @@ def test_a_refused_stream_ends_with_exactly_the_models_text(
     async def scenario() -> str:
         slack = InMemorySlack(lags, refuse_after)
         stream, shared = _budgets()
-        edit = ReplyStreamer(
-            client=slack,  # type: ignore[arg-type]
-            budget=shared.edits(per_minute=10_000, burst=10_000),
-            team_id="T1",
-            channel="D1",
-            thread_ts="1.000001",
+        replies = Replies(
+            mode="native",
+            budgets=ReplyBudgets(
+                edits=shared.edits(per_minute=10_000, burst=10_000),
+                posts=None,
+                streams=stream,
+            ),
             config=StreamerConfig(edit_interval=0.0),
         )
-        native = NativeStreamer(
-            client=slack,  # type: ignore[arg-type]
-            budgets=stream,
-            team_id="T1",
-            channel="D1",
-            thread_ts="1.000001",
-            recipient_user_id=None,
-            fallback=edit,
-            edit_interval=0.0,
-        )
+        target = ReplyTarget(team_id="T1", channel_id="D1", thread_ts="1.000001", user_id="U1")
+        native = await replies.open(target, client=slack)  # type: ignore[arg-type]
         await native.start()
         for chunk, gap in zip(chunks, itertools.cycle(gaps), strict=False):
             native.append(chunk)

@@ -4,46 +4,31 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.reply.choose import ReplyChooser
-from bot.reply.native import NativeStreamer
+from bot.reply.choose import Replies, ReplyBudgets
+from bot.reply.engine import ReplyEngine
 from bot.reply.ratelimit import Budgets, LocalStore, Tier
+from bot.reply.state import ReplyTarget
 from bot.reply.stream_budgets import StreamBudgets, stream_budgets
+from bot.reply.views.edit import EditView, StreamerConfig
+from bot.reply.views.native import NativeView
+
+TARGET = ReplyTarget(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1")
 
 
-class _Edit:
-    """Stands in for the edit streamer: the chooser only passes it through."""
-
-    gone = None
-    first_text_at = None
-    has_text = False
-
-    async def start(self, status: str | None = None) -> None: ...
-
-    async def set_status(self, status: str) -> None: ...
-
-    def append(self, text: str) -> None: ...
-
-    def take_back(self) -> None: ...
-
-    def tool(self, call: object) -> None: ...
-
-    async def finish(
-        self, notice: str | None = None, *, retry_value: str | None = None
-    ) -> None: ...
-
-
-async def _choose(chooser: ReplyChooser, edit: _Edit) -> object:
-    return await chooser.choose(
-        edit,  # type: ignore[arg-type]
-        team_id="T1",
-        channel_id="C1",
-        thread_ts="1.1",
-        user_id="U1",
-        stop_value=None,
-        header=None,
-        on_messages=None,
-        lang="en",
+def _replies(mode: str, shared: Budgets, streams: StreamBudgets | None) -> Replies:
+    return Replies(
+        mode=mode,  # type: ignore[arg-type]
+        budgets=ReplyBudgets(
+            edits=shared.edits(per_minute=50, burst=20), posts=None, streams=streams
+        ),
+        config=StreamerConfig(edit_interval=1.0),
+        horizon=3.0,
     )
+
+
+async def _pick(replies: Replies) -> type:
+    engine: ReplyEngine = await replies.open(TARGET, client=AsyncWebClient())
+    return type(engine.view)
 
 
 async def test_auto_goes_native_until_stops_could_not_be_paid_soon() -> None:
@@ -54,26 +39,21 @@ async def test_auto_goes_native_until_stops_could_not_be_paid_soon() -> None:
         stop=shared.budget("chat.stopStream", Tier(20, 4)),
         append=shared.budget("chat.appendStream", Tier(100, 20)),
     )
-    chooser = ReplyChooser(
-        mode="auto", client=AsyncWebClient(), budgets=budgets, edit_interval=1.0, horizon=3.0
-    )
-    edit = _Edit()
-    picks = [await _choose(chooser, edit) for _ in range(8)]
-    native = [p for p in picks if isinstance(p, NativeStreamer)]
+    replies = _replies("auto", shared, budgets)
+    picks = []
+    for _ in range(8):
+        picks.append(await _pick(replies))
+        if picks[-1] is NativeView:
+            budgets.promise_stop("T1")  # what the view does when it opens
     # 4 stops in the bucket; a 5th would come only after 3.06 s (20/min x 0.98) > horizon.
-    assert len(native) == 4
-    assert all(p is edit for p in picks[4:])
+    assert picks == [NativeView] * 4 + [EditView] * 4
     budgets.stop_done("T1")  # one native reply ended (its stop was paid)
     now[0] += 6.0
-    assert isinstance(await _choose(chooser, edit), NativeStreamer)
+    assert await _pick(replies) is NativeView
 
 
 async def test_edit_mode_never_streams_natively() -> None:
-    chooser = ReplyChooser(
-        mode="edit",
-        client=AsyncWebClient(),
-        budgets=stream_budgets(Budgets(LocalStore())),
-        edit_interval=1.0,
-    )
-    edit = _Edit()
-    assert await _choose(chooser, edit) is edit
+    shared = Budgets(LocalStore())
+    assert await _pick(_replies("edit", shared, stream_budgets(shared))) is EditView
+    assert await _pick(_replies("native", shared, None)) is EditView  # no stream budgets
+    assert await _pick(_replies("native", shared, stream_budgets(shared))) is NativeView
