@@ -22,10 +22,13 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot.glm.errors import (
     GLMConnectionError,
+    GLMConnectTimeout,
     GLMError,
+    GLMIdleTimeout,
     GLMProtocolError,
     GLMStreamInterrupted,
-    GLMTimeout,
+    GLMTotalTimeout,
+    GLMTransportError,
     error_for_finish_reason,
     error_from_payload,
 )
@@ -89,6 +92,13 @@ class AssistantRequest:
         if self.metadata:
             body["metadata"] = self.metadata
         return body
+
+
+def transport_error(exc: BaseException) -> GLMTransportError:
+    """An aiohttp/OS failure to connect or send, as the GLM error it means."""
+    if isinstance(exc, TimeoutError):  # aiohttp's ConnectionTimeoutError; before OSError, its base
+        return GLMConnectTimeout("connect timeout")
+    return GLMConnectionError(type(exc).__name__)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -177,7 +187,9 @@ class GLMClient:
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.max_retries + 1),
-            retry=retry_if_exception(lambda e: isinstance(e, GLMError) and e.retryable),
+            retry=retry_if_exception(
+                lambda e: isinstance(e, GLMError) and e.retry_before_first_byte
+            ),
             wait=_wait,
             before_sleep=_log,
             reraise=True,
@@ -191,10 +203,8 @@ class GLMClient:
         assert self._session is not None
         try:
             response = await self._session.post(url, data=body, headers=self._headers)
-        except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise GLMConnectionError(type(exc).__name__) from exc
-        except TimeoutError as exc:
-            raise GLMConnectionError("connect timeout") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise transport_error(exc) from exc
         if response.status == 200:
             return response
         retry_after = _retry_after(response.headers)
@@ -216,14 +226,14 @@ class GLMClient:
         while not finished:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise GLMTimeout("total timeout")
+                raise GLMTotalTimeout("total timeout")
             timeout = min(self._timeouts.idle, remaining)
             try:
                 async with asyncio.timeout(timeout):
                     data = await response.content.readany()
             except TimeoutError as exc:
-                kind = "idle" if timeout == self._timeouts.idle else "total"
-                raise GLMTimeout(f"{kind} timeout after {timeout:.0f}s") from exc
+                error = GLMIdleTimeout if timeout == self._timeouts.idle else GLMTotalTimeout
+                raise error(f"{error.kind} timeout after {timeout:.0f}s") from exc
             except (aiohttp.ClientError, OSError) as exc:
                 raise GLMStreamInterrupted(type(exc).__name__) from exc
             payloads = decoder.feed(data) if data else decoder.close()
