@@ -153,3 +153,28 @@ async def test_total_timeout_bounds_the_retries_before_the_first_byte(
         assert len(fake_glm.requests) == 1, "no retry that would end past GLM_TOTAL_TIMEOUT"
     finally:
         await bot.stop()
+
+
+async def test_in_a_native_stream_a_silent_glm_times_out_and_frees_the_dm(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    bot = await start_bot(monkeypatch, GLM_IDLE_TIMEOUT="0.5", STREAM_MODE="native")
+    try:
+        fake_glm.enqueue(Reply(silent="before_headers"))
+        event = message_event("hello", channel="D0001", channel_type="im")
+        elapsed = await ask_and_time(bot, event)
+        assert elapsed < PROMPT
+        [message] = replies(fake_slack, event)
+        assert TIMED_OUT["en"] in message.text, fake_slack.describe_calls()
+        assert has_retry(message)
+        follow_up = message_event(
+            "again", channel="D0001", channel_type="im", thread_ts=event["ts"]
+        )
+        await bot.slack.event(follow_up)
+        await bot.wait_handled(2, timeout=PROMPT)
+        assert replies(fake_slack, event)[-1].text == "Echo: again"
+    finally:
+        await bot.stop()
