@@ -35,8 +35,12 @@ class Settings(BaseSettings):
     glm_model: Literal["glm-4-assistant", "glm-4-alltools"] = "glm-4-assistant"
     glm_default_assistant_id: str = OFFICIAL_DEFAULT_ASSISTANT
     glm_connect_timeout: float = Field(10.0, gt=0)
-    glm_idle_timeout: float = Field(90.0, gt=0, description="no chunk for this long ends the turn")
-    glm_total_timeout: float = Field(600.0, gt=0)
+    glm_idle_timeout: float = Field(
+        90.0, gt=0, description="no byte from GLM for this long (headers included) ends the turn"
+    )
+    glm_total_timeout: float = Field(
+        600.0, gt=0, description="one request in all: retries, headers and stream"
+    )
     glm_max_retries: int = Field(3, ge=0, le=10)
     glm_retry_base_delay: float = Field(0.5, ge=0)
     glm_retry_max_delay: float = Field(8.0, ge=0)

@@ -26,13 +26,7 @@ from bot.concurrency import KeyedSerialExecutor
 from bot.files.intake import FileInput
 from bot.files.service import FileService
 from bot.glm.client import AssistantRequest, GLMClient
-from bot.glm.errors import (
-    GLMAuthError,
-    GLMBadRequest,
-    GLMError,
-    GLMStreamInterrupted,
-    GLMTimeout,
-)
+from bot.glm.errors import GLMAuthError, GLMBadRequest, GLMError
 from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, Usage
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
@@ -78,7 +72,7 @@ class TurnOutcome:
     error_code: str | None = None
     usage: Usage | None = None
     notices: list[str] = field(default_factory=list)
-    retryable: bool = False
+    offer_retry: bool = False
     first_chunk_at: float | None = None
     lang: Lang = "en"
 
@@ -506,7 +500,7 @@ class Conversations:
             str(exc.http_status) if exc.http_status else type(exc).__name__
         )
         outcome.notices.append(f":warning: {exc.user_message_in(outcome.lang)}")
-        outcome.retryable = exc.retryable or isinstance(exc, GLMTimeout | GLMStreamInterrupted)
+        outcome.offer_retry = exc.offer_retry
         if isinstance(exc, GLMAuthError):
             if not self._auth_error_logged:
                 self._auth_error_logged = True
@@ -518,7 +512,7 @@ class Conversations:
         self, streamer: ReplyView, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
     ) -> None:
         notice = "\n".join(outcome.notices) or None
-        retry = retry or outcome.retryable
+        retry = retry or outcome.offer_retry
         try:
             await streamer.finish(notice, retry_value=str(reply_id) if retry else None)
         except Exception:

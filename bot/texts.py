@@ -205,6 +205,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "the assistant stopped responding (timed out)",
         "zh": "智能体没有响应（超时）",
     },
+    "glm.GLMConnectTimeout": {
+        "en": "could not reach the GLM service, please try again",
+        "zh": "无法连接 GLM 服务，请重试",
+    },
     "glm.GLMStreamInterrupted": {
         "en": "the answer was cut off by a network error, please try again",
         "zh": "回答因网络错误中断，请重试",

@@ -3,15 +3,20 @@
 Neither official SDK has an asyncio client (wire notes §7), so this speaks HTTP directly with one
 aiohttp session per process. Retries happen only before the first byte of a stream: once text has
 reached the user, a retry would duplicate it.
+
+Every wait is bounded. ``idle`` limits each wait for a byte from GLM: for the response headers
+(the connection set-up included) as much as between chunks, since a GLM that accepted the
+request and never answers must not hold a turn forever. ``total`` limits the whole request from
+the first attempt on: retries and their back-off, headers, error body and stream. The limits are
+``asyncio.timeout`` scopes around each await rather than aiohttp's ``sock_read``, so the error
+says which limit ran out (:class:`GLMIdleTimeout` or :class:`GLMTotalTimeout`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +25,15 @@ from typing import Any
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from bot.glm.deadline import Deadline, StopBeforeDeadline
 from bot.glm.errors import (
     GLMConnectionError,
+    GLMConnectTimeout,
     GLMError,
     GLMProtocolError,
     GLMStreamInterrupted,
     GLMTimeout,
+    GLMTransportError,
     error_for_finish_reason,
     error_from_payload,
 )
@@ -40,9 +48,19 @@ MAX_ERROR_BODY = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
+    """Seconds: ``connect`` to set up a connection, ``idle`` without a byte from GLM (headers
+    included), ``total`` for a whole request (retries included)."""
+
     connect: float = 10.0
     idle: float = 90.0
     total: float = 600.0
+
+
+def transport_error(exc: BaseException) -> GLMTransportError:
+    """An aiohttp/OS failure to connect or send, as the GLM error it means."""
+    if isinstance(exc, TimeoutError):  # aiohttp's ConnectionTimeoutError; before OSError, its base
+        return GLMConnectTimeout("connect timeout")
+    return GLMConnectionError(type(exc).__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +165,17 @@ class GLMClient:
         """Stream one turn. Raises a :class:`GLMError` subclass on any failure."""
         await self.start()
         assert self._session is not None
-        deadline = time.monotonic() + self._timeouts.total
-        response = await self._open(request)
+        deadline = Deadline(idle=self._timeouts.idle, total=self._timeouts.total)
+        response = await self._open(request, deadline)
         try:
             async for event in self._events(response, deadline):
                 yield event
         finally:
             response.release()
 
-    async def _open(self, request: AssistantRequest) -> aiohttp.ClientResponse:
-        """POST and return a 200 response, retrying transient failures before any byte."""
+    async def _open(self, request: AssistantRequest, deadline: Deadline) -> aiohttp.ClientResponse:
+        """POST and return a 200 response, retrying transient failures before any byte
+        (``retry_before_first_byte``) while the back-off still ends inside ``total``."""
         body = json.dumps(request.body(self._model), ensure_ascii=False).encode()
         url = f"{self._base_url}/assistant"
 
@@ -176,55 +195,49 @@ class GLMClient:
             )
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.max_retries + 1),
-            retry=retry_if_exception(lambda e: isinstance(e, GLMError) and e.retryable),
+            stop=stop_after_attempt(self._retry.max_retries + 1) | StopBeforeDeadline(deadline),
+            retry=retry_if_exception(
+                lambda e: isinstance(e, GLMError) and e.retry_before_first_byte
+            ),
             wait=_wait,
             before_sleep=_log,
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
-                return await self._post(url, body)
+                return await self._post(url, body, deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _post(self, url: str, body: bytes) -> aiohttp.ClientResponse:
+    async def _post(self, url: str, body: bytes, deadline: Deadline) -> aiohttp.ClientResponse:
         assert self._session is not None
         try:
-            response = await self._session.post(url, data=body, headers=self._headers)
-        except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise GLMConnectionError(type(exc).__name__) from exc
-        except TimeoutError as exc:
-            raise GLMConnectionError("connect timeout") from exc
+            response = await deadline.within(
+                self._session.post(url, data=body, headers=self._headers), "the response headers"
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # a GLMTimeout passes
+            raise transport_error(exc) from exc
         if response.status == 200:
             return response
         retry_after = _retry_after(response.headers)
         try:
-            raw = await response.content.read(MAX_ERROR_BODY)
+            raw = await deadline.within(response.content.read(MAX_ERROR_BODY), "the error body")
             payload: Any = json.loads(raw.decode("utf-8", errors="replace") or "{}")
-        except (ValueError, aiohttp.ClientError, TimeoutError):
-            payload = {}
+        except (ValueError, aiohttp.ClientError, TimeoutError, GLMTimeout):
+            payload = {}  # the status alone still says what went wrong
         finally:
             response.release()
         raise error_from_payload(payload, http_status=response.status, retry_after=retry_after)
 
     async def _events(
-        self, response: aiohttp.ClientResponse, deadline: float
+        self, response: aiohttp.ClientResponse, deadline: Deadline
     ) -> AsyncIterator[StreamEvent]:
         decoder = SSEDecoder()
         conversation_seen = False
         finished = False
         while not finished:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise GLMTimeout("total timeout")
-            timeout = min(self._timeouts.idle, remaining)
             try:
-                async with asyncio.timeout(timeout):
-                    data = await response.content.readany()
-            except TimeoutError as exc:
-                kind = "idle" if timeout == self._timeouts.idle else "total"
-                raise GLMTimeout(f"{kind} timeout after {timeout:.0f}s") from exc
-            except (aiohttp.ClientError, OSError) as exc:
+                data = await deadline.within(response.content.readany(), "the stream")
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise GLMStreamInterrupted(type(exc).__name__) from exc
             payloads = decoder.feed(data) if data else decoder.close()
             for payload in payloads:

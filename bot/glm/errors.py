@@ -1,13 +1,32 @@
-"""GLM failures as a small exception hierarchy, each with a short message a Slack user can read.
+"""GLM failures as a small tree, like httpx's, each with a short message a Slack user can read.
 
-Codes come from the BigModel error table (wire notes §5); anything unknown falls back by HTTP
-status. ``retryable`` says whether retrying *before the first byte* may help.
+::
+
+    GLMError
+    ├── GLMTransportError            the exchange itself failed
+    │   ├── GLMConnectionError       could not connect
+    │   ├── GLMTimeout               (kind: connect / idle / total)
+    │   │   ├── GLMConnectTimeout
+    │   │   ├── GLMIdleTimeout       no byte for GLM_IDLE_TIMEOUT (headers included)
+    │   │   └── GLMTotalTimeout      the whole request outlived GLM_TOTAL_TIMEOUT
+    │   ├── GLMStreamInterrupted     the stream broke off
+    │   └── GLMProtocolError         a response the bot could not read
+    └── GLMAPIError                  GLM answered with an error
+        ├── GLMAuthError, GLMQuotaError, GLMRateLimited, GLMContentFiltered,
+        ├── GLMPromptTooLong, GLMBadRequest
+        └── GLMServerError
+
+Two named properties say what a failure allows, so no caller rebuilds groups by hand:
+``retry_before_first_byte`` (the client may send the request again by itself: nothing was shown
+yet and the failure is transient) and ``offer_retry`` (the reply offers the person a Retry
+button). Codes come from the BigModel error table (wire notes §5); anything unknown falls back
+by HTTP status.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from bot.texts import TEXTS, Lang, t
 
@@ -19,11 +38,18 @@ QUOTA_CODES = frozenset(
 RATE_CODES = frozenset({"1302", "1303", "1305", "1312"})
 _CODE = re.compile(r"[0-9A-Za-z_.-]{1,32}")
 
+TimeoutKind = Literal["connect", "idle", "total"]
+
 
 class GLMError(Exception):
-    """Base class: ``code`` is the platform code as a string (may be None), never a secret."""
+    """Base class: ``code`` is the platform code as a string (may be None), never a secret.
 
-    retryable = False
+    Also what an unknown code or an unexplained failure is raised as: neither retried nor
+    offered again, since nothing says another try would go differently.
+    """
+
+    retry_before_first_byte = False
+    offer_retry = False
     summary = "the assistant could not answer"
 
     def __init__(
@@ -55,55 +81,104 @@ class GLMError(Exception):
         return f"[{self.code or self.http_status or '-'}] {self.message or self.summary}"
 
 
-class GLMAuthError(GLMError):
+# -- transport: the exchange with GLM failed ------------------------------------------------------
+
+
+class GLMTransportError(GLMError):
+    """The request or its stream failed on the way; GLM's own verdict is unknown."""
+
+
+class GLMConnectionError(GLMTransportError):
+    """No connection: nothing reached GLM, so sending again is safe."""
+
+    retry_before_first_byte = True
+    offer_retry = True
+    summary = "could not reach the GLM service, please try again"
+
+
+class GLMTimeout(GLMTransportError):
+    """A wait outlived its limit; ``kind`` says which (None for a timeout of no known kind)."""
+
+    kind: TimeoutKind | None = None
+    offer_retry = True
+    summary = "the assistant stopped responding (timed out)"
+
+
+class GLMConnectTimeout(GLMTimeout):
+    """The connection was not set up in GLM_CONNECT_TIMEOUT: nothing was sent, so it is retried
+    like a refused connection, and told as one."""
+
+    kind = "connect"
+    retry_before_first_byte = True
+    summary = "could not reach the GLM service, please try again"
+
+
+class GLMIdleTimeout(GLMTimeout):
+    """No byte for GLM_IDLE_TIMEOUT, before the headers or between chunks. GLM may still be
+    working on the request (same request_id), so the client does not send it again itself."""
+
+    kind = "idle"
+
+
+class GLMTotalTimeout(GLMTimeout):
+    """The whole request (retries, headers and body) outlived GLM_TOTAL_TIMEOUT."""
+
+    kind = "total"
+
+
+class GLMStreamInterrupted(GLMTransportError):
+    offer_retry = True
+    summary = "the answer was cut off by a network error, please try again"
+
+
+class GLMProtocolError(GLMTransportError):
+    summary = "the GLM service sent a response the bot could not read"
+
+
+# -- API: GLM answered with an error --------------------------------------------------------------
+
+
+class GLMAPIError(GLMError):
+    """GLM's own error response (HTTP status and/or platform code, wire notes §5)."""
+
+
+class GLMAuthError(GLMAPIError):
     summary = "the bot's BigModel API key was rejected; a workspace admin must fix ZHIPUAI_API_KEY"
 
 
-class GLMRateLimited(GLMError):
-    retryable = True
+class GLMRateLimited(GLMAPIError):
+    retry_before_first_byte = True
+    offer_retry = True
     summary = "too many requests right now, please try again in a moment"
 
 
-class GLMQuotaError(GLMError):
+class GLMQuotaError(GLMAPIError):
     summary = (
         "the BigModel account has no balance or has hit its usage limit; an admin must top it up"
     )
 
 
-class GLMContentFiltered(GLMError):
+class GLMContentFiltered(GLMAPIError):
     summary = "the request or answer was blocked by the content filter"
 
 
-class GLMPromptTooLong(GLMError):
+class GLMPromptTooLong(GLMAPIError):
+    """Not a :class:`GLMBadRequest`: those make the turn retry without stale files or with a
+    new conversation, which a too-long prompt does not need."""
+
     summary = (
         "this conversation is too long for the model; shorten the message or start a new thread"
     )
 
 
-class GLMBadRequest(GLMError):
+class GLMBadRequest(GLMAPIError):
     summary = "the request was rejected as invalid"
 
 
-class GLMServerError(GLMError):
-    retryable = True
+class GLMServerError(GLMAPIError):
+    retry_before_first_byte = True
+    offer_retry = True
     summary = "the GLM service had an internal error, please try again"
-
-
-class GLMConnectionError(GLMError):
-    retryable = True
-    summary = "could not reach the GLM service, please try again"
-
-
-class GLMTimeout(GLMError):
-    summary = "the assistant stopped responding (timed out)"
-
-
-class GLMStreamInterrupted(GLMError):
-    summary = "the answer was cut off by a network error, please try again"
-
-
-class GLMProtocolError(GLMError):
-    summary = "the GLM service sent a response the bot could not read"
 
 
 def _summary(cls: type[GLMError], lang: Lang) -> str:

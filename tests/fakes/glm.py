@@ -83,6 +83,14 @@ class Reply:
     (the stream ends at EOF, or at ``[DONE]``). ``garbage_after`` sends an event whose JSON is
     cut in half (as a broken proxy would) and goes on; ``error_after`` sends the generic
     ``data: {"error":{"code","message"}}`` event (code ``error_code``) and ends the stream.
+
+    ``silent`` is an upstream that takes the request and then says nothing, until the client
+    hangs up (or ``gate`` is set): ``"before_headers"`` reads the whole request and never sends
+    a status line (a stuck gateway or a backend that accepted the request and lost it), the
+    request's ``hung_up`` records the client giving up; ``"after_headers"`` sends
+    ``200 text/event-stream`` and then no byte (the stream's state is ``"stalled"``). Real
+    clients bound both waits: the zhipuai SDK's ``httpx.Timeout(300, connect=8)`` read timeout
+    covers the wait for the headers as well as each read of the body (wire notes §3).
     """
 
     chunks: list[str] = field(default_factory=lambda: ["Hello", " from", " GLM."])
@@ -104,9 +112,12 @@ class Reply:
     garbage_after: int | None = None
     error_after: int | None = None
     error_code: str = "1302"
+    silent: Literal["before_headers", "after_headers"] | None = None
 
     def __post_init__(self) -> None:
-        if self.stall_after is not None and self.gate is None:
+        if self.silent == "after_headers":
+            self.stall_after = 0
+        if (self.stall_after is not None or self.silent) and self.gate is None:
             self.gate = asyncio.Event()  # tests call reply.gate.set() to resume
 
     @classmethod
@@ -142,6 +153,8 @@ class GLMRequest:
     path: str = "/assistant"
     at: float = 0.0
     status: int | None = None
+    held: bool = False  # a ``silent="before_headers"`` reply: no status line was sent
+    hung_up: bool = False  # the client closed the connection while the request was held
 
     @property
     def user_text(self) -> str:
@@ -396,6 +409,8 @@ class FakeGLM(GLMFilesMixin):
                 return await self._finish(
                     req, web.json_response(body, status=status, headers=headers)
                 )
+            if reply.silent == "before_headers":
+                return await self._hold(req, reply)
         except Exception as exc:  # surface fake bugs as a 500 the test will notice
             return await self._finish(req, _json_error(500, "500", f"fake error: {exc!r}"))
 
@@ -405,6 +420,20 @@ class FakeGLM(GLMFilesMixin):
         self.conversations[cid].extend(req.body["messages"])
         stream = GLMStream(req, reply, new_response_id(), cid, assistant_id)
         return await self._stream(request, req, stream)
+
+    async def _hold(self, req: GLMRequest, reply: Reply) -> web.Response:
+        """Keep the request without a status line until the client hangs up (the handler is
+        cancelled: ``handler_cancellation``), the gate opens or the fake stops."""
+        req.held = True
+        await self._notify()
+        try:
+            await _wait_any(*(e for e in (reply.gate, self._closing) if e is not None))
+        except asyncio.CancelledError:
+            req.hung_up = True
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._notify())
+            raise
+        return await self._finish(req, _json_error(500, "500"))
 
     async def _record(self, request: web.Request, into: list[GLMRequest]) -> GLMRequest:
         raw = await request.read()

@@ -136,26 +136,26 @@ def test_class_by_http_status_when_code_unknown(status: int | None, cls: type[GL
 
 @pytest.mark.parametrize("code", ["1302", "1303", "1305", "500"])
 def test_retryable_codes(code: str) -> None:
-    assert error_for(code).retryable is True
+    assert error_for(code).retry_before_first_byte is True
 
 
 @pytest.mark.parametrize("code", ["1113", "1301", "1261", "1214", "1001"])
 def test_non_retryable_codes(code: str) -> None:
-    assert error_for(code).retryable is False
+    assert error_for(code).retry_before_first_byte is False
 
 
 def test_retryable_by_http_status() -> None:
-    assert error_for(None, http_status=401).retryable is False
-    assert error_for(None, http_status=400).retryable is False
-    assert error_for(None, http_status=429).retryable is True
-    assert error_for(None, http_status=503).retryable is True
+    assert error_for(None, http_status=401).retry_before_first_byte is False
+    assert error_for(None, http_status=400).retry_before_first_byte is False
+    assert error_for(None, http_status=429).retry_before_first_byte is True
+    assert error_for(None, http_status=503).retry_before_first_byte is True
 
 
 def test_retryable_flags_of_transport_errors() -> None:
-    assert GLMConnectionError().retryable is True
-    assert GLMTimeout().retryable is False
-    assert GLMStreamInterrupted().retryable is False
-    assert GLMProtocolError().retryable is False
+    assert GLMConnectionError().retry_before_first_byte is True
+    assert GLMTimeout().retry_before_first_byte is False
+    assert GLMStreamInterrupted().retry_before_first_byte is False
+    assert GLMProtocolError().retry_before_first_byte is False
 
 
 # --- messages ------------------------------------------------------------------------------------
