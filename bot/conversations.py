@@ -353,7 +353,7 @@ class Conversations:
             prompt = context.prompt
             if context.files:  # shared earlier in the thread: "chart the spreadsheet above"
                 route = dataclasses.replace(route, files=(*context.files, *route.files))
-        files = await self._read_files(route, lang)
+        files = await self._read_files(route, lang, new_thread=new_thread)
         if route.files and not files.read and prompt == t("files_default_question", lang):
             await self._post(route, "\n".join(files.notices))  # nothing left to ask about
             return None
@@ -550,10 +550,10 @@ class Conversations:
             return None
         return question
 
-    async def _read_files(self, route: Route, lang: Lang) -> FileInput:
+    async def _read_files(self, route: Route, lang: Lang, *, new_thread: bool) -> FileInput:
         """This message's files (downloaded, uploaded to GLM) and the thread's earlier ones."""
-        if self._files is None:
-            return FileInput()
+        if self._files is None or (new_thread and not route.files):
+            return FileInput()  # a thread created by this turn has no earlier files
         if route.files:
             await self._notices.status(
                 channel_id=route.channel_id,

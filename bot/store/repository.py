@@ -148,13 +148,21 @@ class Repository:
                 updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "thread_ts"])
+            .returning(Thread.id, Thread.conversation_id)
         )
         async with self._session.begin() as session:
-            result: Any = await session.execute(stmt)
-            created = bool(result.rowcount)
-        record = await self.get_thread(team_id=team_id, channel_id=channel_id, thread_ts=thread_ts)
-        assert record is not None
-        return record, created
+            row = (await session.execute(stmt)).first()
+        if row is not None:  # created here: the record is what was inserted (one round trip)
+            thread_id, conversation_id = row
+            record = ThreadRecord(
+                thread_id, team_id, channel_id, thread_ts, assistant_id, conversation_id
+            )
+            return record, True
+        existing = await self.get_thread(
+            team_id=team_id, channel_id=channel_id, thread_ts=thread_ts
+        )
+        assert existing is not None
+        return existing, False
 
     async def set_conversation_id(self, thread_id: int, conversation_id: str | None) -> None:
         async with self._session.begin() as session:

@@ -65,7 +65,7 @@ async def test_failures_no_retry_can_mend_are_named_at_once(
 ) -> None:
     fake_slack.fail(method.replace("_", ".", 1), error=error, times=8)
     with pytest.raises(exception):
-        await _calls(fake_slack).call(method, attempts=8, channel="C1", ts="1.000001")
+        await _calls(fake_slack).call(method, attempts=8, channel="C1", ts="1.000001", text="x")
     assert len(fake_slack.calls_to(method.replace("_", ".", 1))) == 1
 
 
