@@ -150,6 +150,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             use_slack_locale=settings.use_slack_locale,
             posts_per_second_per_channel=settings.slack_posts_per_second,
             post_burst=settings.slack_post_burst,
+            admins=parse_id_list(settings.agent_admin_user_ids),
         ),
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
         bot_user_id=lambda: identity.user_id,

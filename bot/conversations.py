@@ -37,7 +37,7 @@ from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, 
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
-from bot.policy import TurnPolicy
+from bot.policy import TurnPolicy, may_stop
 from bot.reply.choose import ReplyChooser
 from bot.reply.edit import ReplyGone, ReplyStreamer, StreamerConfig
 from bot.reply.notices import ThreadNotices
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 class RunningTurn:
     task: asyncio.Task[None]
     team_id: str
+    asker: str  # whose question it answers: only they (or an admin) may stop it
     stopped_by: str | None = None
 
 
@@ -83,6 +84,9 @@ class TurnOutcome:
 
 
 RetryOutcome = Literal["started", "taken"] | Refusal
+# What a Stop press did: stopped here, left in the database for the streaming instance,
+# refused (someone else's answer), or nothing left to stop.
+StopOutcome = Literal["stopped", "requested", "not_yours", "finished"]
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -183,24 +187,29 @@ class Conversations:
         return await self.gate.language(user_id)
 
     # -- the turn ----------------------------------------------------------------------------
-    def stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
-        """Stop a reply streaming in this process; False when it is not running here."""
+    async def stop(self, turn_id: str, *, user_id: str, team_id: str) -> StopOutcome:
+        """A Stop press: cancel the reply if it streams here, else leave word in the database
+        for the instance that streams it. Either way only the asker or an admin may."""
         running = self._running.get(turn_id)
-        if running is None or running.team_id != team_id or running.stopped_by is not None:
-            return False
-        running.stopped_by = user_id
-        running.task.cancel()
-        return True
+        if running is None or running.team_id != team_id:
+            admin = user_id in self._policy.admins
+            return await self._repo.request_stop(
+                turn_id, user_id=user_id, team_id=team_id, admin=admin
+            )
+        if not may_stop(presser=user_id, asker=running.asker, admins=self._policy.admins):
+            return "not_yours"
+        return "stopped" if _cancel(running, user_id) else "finished"
 
     async def apply_remote_stops(self) -> int:
-        """Stop local turns whose Stop button was pressed on another instance."""
+        """Stop local turns whose Stop button was pressed on another instance (the pressing
+        instance checked who may; see Repository.request_stop)."""
         if not self._running:
             return 0
         requests = await self._repo.stop_requests(list(self._running))
         stopped = 0
         for turn_id, user_id in requests.items():
             running = self._running.get(turn_id)
-            if running is not None and self.stop(turn_id, user_id=user_id, team_id=running.team_id):
+            if running is not None and _cancel(running, user_id):
                 stopped += 1
         return stopped
 
@@ -303,7 +312,7 @@ class Conversations:
         try:
             async with self._upstream_slot(view, lang):
                 stream = self._stream(ask, route, turn_id, view, outcome)
-                stopped_by = await self._until_done_or_stopped(turn_id, route.team_id, stream)
+                stopped_by = await self._until_done_or_stopped(turn_id, route, stream)
             if stopped_by is not None:
                 outcome.status = "stopped"
                 outcome.notices.append(t("stopped_by", lang, user=stopped_by))
@@ -429,7 +438,7 @@ class Conversations:
             self._slots.release()
 
     async def _until_done_or_stopped(
-        self, turn_id: str, team_id: str, stream: Coroutine[Any, Any, None]
+        self, turn_id: str, route: Route, stream: Coroutine[Any, Any, None]
     ) -> str | None:
         """Run the stream as its own task, which only Stop cancels; return who stopped it.
 
@@ -437,7 +446,7 @@ class Conversations:
         stream is cancelled with it and the cancellation goes on up.
         """
         task = asyncio.create_task(stream)
-        running = self._running[turn_id] = RunningTurn(task, team_id)
+        running = self._running[turn_id] = RunningTurn(task, route.team_id, route.user_id)
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:
@@ -613,6 +622,15 @@ class Conversations:
 
     async def _post(self, route: Route, text: str) -> None:
         await self._notices.post(channel_id=route.channel_id, thread_ts=route.thread_ts, text=text)
+
+
+def _cancel(running: RunningTurn, user_id: str) -> bool:
+    """Cancel a running reply on behalf of ``user_id``; False if it was already stopped."""
+    if running.stopped_by is not None:
+        return False
+    running.stopped_by = user_id
+    running.task.cancel()
+    return True
 
 
 def _rejects_conversation(exc: GLMBadRequest) -> bool:

@@ -216,6 +216,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
 }
 TEXTS.update(
     {
+        "stop_not_yours": {
+            "en": "Only the person who asked can stop this answer; it will carry on.",
+            "zh": "只有提问的人才能停止这个回答；回答会继续。",
+        },
         "already_finished": {
             "en": "That answer has already finished; there is nothing left to stop.",
             "zh": "这个回答已经结束了，没有可以停止的内容。",
