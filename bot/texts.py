@@ -319,6 +319,11 @@ AGENT_TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Nothing was changed. `{cmd} list` shows all {count} assistants.",
         "zh": "没有做任何更改。`{cmd} list` 列出全部 {count} 个智能体。",
     },
+    "agent.malformed_command": {
+        "en": ":warning: That command arrived incomplete, so nothing was changed. "
+        "Please try `/glm-agent` again.",
+        "zh": ":warning: 这条命令不完整，没有做任何更改。请重新输入 `/glm-agent`。",
+    },
     "agent.database_error": {
         "en": ":warning: I could not read or save the assistant setting right now (database "
         "problem). Nothing was changed; please try again in a minute.",
