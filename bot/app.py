@@ -15,7 +15,6 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +31,7 @@ from bot.reply.edit import StreamerConfig
 from bot.reply.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
 from bot.reply.stream_budgets import stream_budgets
 from bot.slack.actions import register_reply_actions
+from bot.slack.clients import web_clients
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
@@ -99,11 +99,11 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             max_delay=settings.glm_retry_max_delay,
         ),
     )
-    slack = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_base_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    # A 429 is the budgets' to handle on the reply strategies' calls, slack_sdk's elsewhere.
+    clients = web_clients(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url
     )
+    slack = clients.patient
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -125,6 +125,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         repo=repo,
         glm=glm,
         slack=slack,
+        paced_slack=clients.paced,
         budget=budgets.edits(
             per_minute=settings.slack_edits_per_minute,
             burst=settings.slack_edit_burst,
@@ -170,7 +171,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
     if settings.stream_mode != "edit":
         conversations.replies = ReplyChooser(
             mode=settings.stream_mode,
-            client=slack,
+            client=clients.paced,
             budgets=stream_budgets(conversations.budgets),
             edit_interval=settings.stream_edit_interval,
         )

@@ -112,10 +112,14 @@ class Conversations:
         executor: KeyedSerialExecutor | None = None,
         surface: DMSurface | None = None,
         budgets: Budgets | None = None,
+        paced_slack: AsyncWebClient | None = None,
     ) -> None:
         self._repo = repo
         self._glm = glm
-        self._slack = slack  # handed to the reply side and the workspace ports, not called here
+        self._slack = slack  # handed to the workspace ports, not called here
+        # The reply strategies' client: no 429 retry of its own, the budgets handle those
+        # (bot.slack.clients).
+        self._paced_slack = paced_slack or slack
         self._notices = ThreadNotices(slack)
         self._budget = budget
         self._policy = policy
@@ -389,7 +393,7 @@ class Conversations:
 
         agent = agent_by_id(ask.thread.assistant_id)
         view: ReplyView = ReplyStreamer(
-            client=self._slack,
+            client=self._paced_slack,
             budget=self._budget,
             team_id=route.team_id,
             channel=route.channel_id,
