@@ -132,6 +132,7 @@ class Conversations:
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
         self._running: dict[str, RunningTurn] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()  # overload notices in flight
         self.metrics = metrics or Metrics()
         # Every Slack budget of this instance (shared with the others when the store is).
         self.budgets = budgets or Budgets(LocalStore())
@@ -146,7 +147,21 @@ class Conversations:
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._guarded(route, event_id))
+        if not self.executor.submit(key, lambda: self._guarded(route, event_id)):
+            self._overloaded(route)
+
+    def _overloaded(self, route: Route) -> None:
+        """The executor's queues are full: say so (at most as often as the channel's post
+        budget has a token to spare, so a flood is not answered by a flood)."""
+        self.metrics.refusals.labels("overloaded").inc()
+
+        async def tell() -> None:
+            if await self._posts.try_take(route.channel_id):
+                await self._post(route, t("overloaded", await self.gate.language(route.user_id)))
+
+        task = asyncio.get_running_loop().create_task(tell(), name="overloaded-notice")
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _guarded(self, route: Route, event_id: str | None) -> None:
         """A database outage must not swallow the user's message silently."""
@@ -237,15 +252,21 @@ class Conversations:
         if isinstance(decision, Refusal):
             self._refused(decision)
             return decision
+        key = (route.team_id, route.channel_id, route.thread_ts)
+        busy = Refusal("overloaded", t("overloaded", decision.lang))
+        if not self.executor.has_room(key):  # before the claim: the button stays usable
+            self.metrics.refusals.labels("overloaded").inc()
+            return busy
         if not await self._repo.claim(f"retry:{reply.id}"):
             return "taken"  # somebody already pressed it
-        key = (route.team_id, route.channel_id, route.thread_ts)
 
         async def job() -> None:
             thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
-        self.executor.submit(key, job)
+        if not self.executor.submit(key, job):
+            self.metrics.refusals.labels("overloaded").inc()
+            return busy
         return "started"
 
     async def _turn(

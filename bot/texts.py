@@ -35,6 +35,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": ":lock: Sorry, this bot is not enabled for you here.",
         "zh": ":lock: 抱歉，你在这里无法使用这个机器人。",
     },
+    "overloaded": {
+        "en": ":hourglass: Too many questions are waiting right now; please ask again in a minute.",
+        "zh": ":hourglass: 现在排队的问题太多了，请过一分钟再问。",
+    },
     "restarting": {
         "en": ":zzz: I am restarting; please send that again in a minute.",
         "zh": ":zzz: 我正在重启，请一分钟后再发一次。",

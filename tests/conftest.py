@@ -102,7 +102,7 @@ class CountingExecutor(KeyedSerialExecutor):
         self.finished = 0
         self._changed = asyncio.Condition()
 
-    def submit(self, key: Hashable, job: Job) -> None:
+    def submit(self, key: Hashable, job: Job) -> bool:
         async def counted() -> None:
             try:
                 await job()
@@ -111,7 +111,7 @@ class CountingExecutor(KeyedSerialExecutor):
                     self.finished += 1
                     self._changed.notify_all()
 
-        super().submit(key, counted)
+        return super().submit(key, counted)
 
     async def wait_finished(self, count: int, timeout: float) -> None:
         async with self._changed:
