@@ -281,7 +281,9 @@ class Action(_Strict, _NeverNull):
     action_ts: Ts | None = None
 
 
-class _ActionMessage(BoltReadable, _NeverNull):
+class _ActionMessage(BoltReadable):
+    """A copy of the clicked message, whatever its shape: only what we read is checked."""
+
     ts: Ts | None = None
     thread_ts: Ts | None = None
     text: Text | None = None
