@@ -16,7 +16,6 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +32,7 @@ from bot.reply.ratelimit import BucketStore, Budgets, FallbackStore, LocalStore
 from bot.reply.stream_budgets import stream_budgets
 from bot.reply.views.edit import StreamerConfig
 from bot.slack.actions import register_reply_actions
+from bot.slack.clients import web_clients
 from bot.slack.commands import register_agent_command
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
@@ -74,6 +74,7 @@ class Bot:
     files: FileService
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: GuardedSocketModeHandler | None = None
+    paced_slack: AsyncWebClient | None = None  # the reply strategies' client (bot.slack.clients)
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -100,11 +101,11 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             max_delay=settings.glm_retry_max_delay,
         ),
     )
-    slack = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_base_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    # A 429 is the budgets' to handle on the reply strategies' calls, slack_sdk's elsewhere.
+    clients = web_clients(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url
     )
+    slack = clients.patient
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -144,6 +145,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         glm=glm,
         slack=slack,
         replies=replies,
+        paced_slack=clients.paced,
         budgets=budgets,
         metrics=metrics,
         policy=TurnPolicy(
@@ -162,6 +164,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             lease_max_wait=settings.glm_total_timeout + 60,
             default_language=settings.default_language,
             use_slack_locale=settings.use_slack_locale,
+            admins=parse_id_list(settings.agent_admin_user_ids),
         ),
         bot_user_id=lambda: identity.user_id,
         instance_id=uuid.uuid4().hex[:16],
@@ -183,7 +186,18 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
     _wire_agent_surface(bolt, settings, slack, repo, glm, store, conversations)
-    return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
+    return Bot(
+        settings,
+        engine,
+        repo,
+        glm,
+        slack,
+        bolt,
+        conversations,
+        files,
+        identity,
+        paced_slack=clients.paced,
+    )
 
 
 def _wire_agent_surface(
@@ -229,7 +243,7 @@ def budget_store(settings: Settings, engine: AsyncEngine, metrics: Metrics) -> B
 
 async def start_bot(bot: Bot) -> None:
     """Check the database and Slack token, migrate, and connect Socket Mode when configured."""
-    _share_slack_connections(bot.slack)
+    _share_slack_connections(bot.slack, bot.paced_slack)
     try:
         await ping(bot.engine)
     except Exception as exc:
@@ -271,15 +285,20 @@ async def start_bot(bot: Bot) -> None:
     )
 
 
-def _share_slack_connections(client: AsyncWebClient) -> None:
+def _share_slack_connections(*clients: AsyncWebClient | None) -> None:
     """One connection pool for every Slack call. Without a session slack_sdk opens (and TLS
     handshakes) a new connection per call: the load bench counted about seven connects per
     reply, a good part of the bot's CPU. Bolt hands this session to the clients it makes."""
-    if client.session is None or client.session.closed:
-        client.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=client.timeout),
-            trust_env=client.trust_env_in_session,
+    first = clients[0]
+    assert first is not None
+    if first.session is None or first.session.closed:
+        first.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=first.timeout),
+            trust_env=first.trust_env_in_session,
         )
+    for client in clients[1:]:
+        if client is not None:
+            client.session = first.session
 
 
 async def stop_bot(bot: Bot) -> None:

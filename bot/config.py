@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     allowed_channel_ids: str = ""
     allowed_user_ids: str = ""
     refuse_silently_in_channels: bool = True
-    agent_admin_user_ids: str = Field("", description="if set, only these users switch agents")
+    agent_admin_user_ids: str = Field(
+        "", description="if set, only these users switch agents; they may also stop any answer"
+    )
     user_turns_per_window: int = Field(30, ge=0, description="0 disables the per-user limit")
     user_window_seconds: float = Field(600.0, gt=0)
     max_concurrent_streams: int = Field(40, ge=1)

@@ -31,7 +31,7 @@ from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, 
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
-from bot.policy import TurnPolicy
+from bot.policy import TurnPolicy, may_stop
 from bot.reply.calls import ReplyGone
 from bot.reply.choose import Replies
 from bot.reply.notices import ThreadNotices
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 class RunningTurn:
     task: asyncio.Task[None]
     team_id: str
+    asker: str  # whose question it answers: only they (or an admin) may stop it
     stopped_by: str | None = None
 
 
@@ -78,6 +79,9 @@ class TurnOutcome:
 
 
 RetryOutcome = Literal["started", "taken"] | Refusal
+# What a Stop press did: stopped here, left in the database for the streaming instance,
+# refused (someone else's answer), or nothing left to stop.
+StopOutcome = Literal["stopped", "requested", "not_yours", "finished"]
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -102,10 +106,14 @@ class Conversations:
         executor: KeyedSerialExecutor | None = None,
         surface: DMSurface | None = None,
         budgets: Budgets | None = None,
+        paced_slack: AsyncWebClient | None = None,
     ) -> None:
         self._repo = repo
         self._glm = glm
-        self._slack = slack  # handed to the reply side and the workspace ports, not called here
+        self._slack = slack  # handed to the workspace ports, not called here
+        # The reply strategies' client: no 429 retry of its own, the budgets handle those
+        # (bot.slack.clients).
+        self._paced_slack = paced_slack or slack
         self._notices = ThreadNotices(slack)
         self._replies = replies
         self._policy = policy
@@ -117,6 +125,7 @@ class Conversations:
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
         self._auth_error_logged = False
         self._running: dict[str, RunningTurn] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()  # overload notices in flight
         self.metrics = metrics or Metrics()
         # Every Slack budget of this instance (shared with the others when the store is).
         self.budgets = budgets or Budgets(LocalStore())
@@ -127,7 +136,22 @@ class Conversations:
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._guarded(route, event_id))
+        if not self.executor.submit(key, lambda: self._guarded(route, event_id)):
+            self._overloaded(route)
+
+    def _overloaded(self, route: Route) -> None:
+        """The executor's queues are full: say so (at most as often as the channel's post
+        budget has a token to spare, so a flood is not answered by a flood)."""
+        self.metrics.refusals.labels("overloaded").inc()
+
+        async def tell() -> None:
+            posts = self._replies.budgets.posts
+            if posts is None or await posts.try_take(route.channel_id):
+                await self._post(route, t("overloaded", await self.gate.language(route.user_id)))
+
+        task = asyncio.get_running_loop().create_task(tell(), name="overloaded-notice")
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _guarded(self, route: Route, event_id: str | None) -> None:
         """A database outage must not swallow the user's message silently."""
@@ -172,24 +196,29 @@ class Conversations:
         return await self.gate.language(user_id)
 
     # -- the turn ----------------------------------------------------------------------------
-    def stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
-        """Stop a reply streaming in this process; False when it is not running here."""
+    async def stop(self, turn_id: str, *, user_id: str, team_id: str) -> StopOutcome:
+        """A Stop press: cancel the reply if it streams here, else leave word in the database
+        for the instance that streams it. Either way only the asker or an admin may."""
         running = self._running.get(turn_id)
-        if running is None or running.team_id != team_id or running.stopped_by is not None:
-            return False
-        running.stopped_by = user_id
-        running.task.cancel()
-        return True
+        if running is None or running.team_id != team_id:
+            admin = user_id in self._policy.admins
+            return await self._repo.request_stop(
+                turn_id, user_id=user_id, team_id=team_id, admin=admin
+            )
+        if not may_stop(presser=user_id, asker=running.asker, admins=self._policy.admins):
+            return "not_yours"
+        return "stopped" if _cancel(running, user_id) else "finished"
 
     async def apply_remote_stops(self) -> int:
-        """Stop local turns whose Stop button was pressed on another instance."""
+        """Stop local turns whose Stop button was pressed on another instance (the pressing
+        instance checked who may; see Repository.request_stop)."""
         if not self._running:
             return 0
         requests = await self._repo.stop_requests(list(self._running))
         stopped = 0
         for turn_id, user_id in requests.items():
             running = self._running.get(turn_id)
-            if running is not None and self.stop(turn_id, user_id=user_id, team_id=running.team_id):
+            if running is not None and _cancel(running, user_id):
                 stopped += 1
         return stopped
 
@@ -213,15 +242,21 @@ class Conversations:
         if isinstance(decision, Refusal):
             self._refused(decision)
             return decision
+        key = (route.team_id, route.channel_id, route.thread_ts)
+        busy = Refusal("overloaded", t("overloaded", decision.lang))
+        if not self.executor.has_room(key):  # before the claim: the button stays usable
+            self.metrics.refusals.labels("overloaded").inc()
+            return busy
         if not await self._repo.claim(f"retry:{reply.id}"):
             return "taken"  # somebody already pressed it
-        key = (route.team_id, route.channel_id, route.thread_ts)
 
         async def job() -> None:
             thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
-        self.executor.submit(key, job)
+        if not self.executor.submit(key, job):
+            self.metrics.refusals.labels("overloaded").inc()
+            return busy
         return "started"
 
     async def _turn(
@@ -292,7 +327,7 @@ class Conversations:
         try:
             async with self._upstream_slot(view, lang):
                 stream = self._stream(ask, route, turn_id, view, outcome)
-                stopped_by = await self._until_done_or_stopped(turn_id, route.team_id, stream)
+                stopped_by = await self._until_done_or_stopped(turn_id, route, stream)
             if stopped_by is not None:
                 outcome.status = "stopped"
                 outcome.notices.append(t("stopped_by", lang, user=stopped_by))
@@ -378,7 +413,7 @@ class Conversations:
             stop_value=turn_id,
             on_messages=remember,
         )
-        return await self._replies.open(target, client=self._slack)
+        return await self._replies.open(target, client=self._paced_slack)
 
     @contextlib.asynccontextmanager
     async def _upstream_slot(self, view: ReplyView, lang: Lang) -> AsyncIterator[None]:
@@ -402,7 +437,7 @@ class Conversations:
             self._slots.release()
 
     async def _until_done_or_stopped(
-        self, turn_id: str, team_id: str, stream: Coroutine[Any, Any, None]
+        self, turn_id: str, route: Route, stream: Coroutine[Any, Any, None]
     ) -> str | None:
         """Run the stream as its own task, which only Stop cancels; return who stopped it.
 
@@ -410,7 +445,7 @@ class Conversations:
         stream is cancelled with it and the cancellation goes on up.
         """
         task = asyncio.create_task(stream)
-        running = self._running[turn_id] = RunningTurn(task, team_id)
+        running = self._running[turn_id] = RunningTurn(task, route.team_id, route.user_id)
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:
@@ -586,6 +621,15 @@ class Conversations:
 
     async def _post(self, route: Route, text: str) -> None:
         await self._notices.post(channel_id=route.channel_id, thread_ts=route.thread_ts, text=text)
+
+
+def _cancel(running: RunningTurn, user_id: str) -> bool:
+    """Cancel a running reply on behalf of ``user_id``; False if it was already stopped."""
+    if running.stopped_by is not None:
+        return False
+    running.stopped_by = user_id
+    running.task.cancel()
+    return True
 
 
 def _rejects_conversation(exc: GLMBadRequest) -> bool:

@@ -64,3 +64,10 @@ class TurnPolicy:
     default_language: Lang = "en"
     use_slack_locale: bool = True
     lease_max_wait: float = 660.0
+    admins: frozenset[str] = frozenset()  # AGENT_ADMIN_USER_IDS: may stop anyone's answer
+
+
+def may_stop(*, presser: str, asker: str, admins: frozenset[str]) -> bool:
+    """Stop belongs to the person who asked; admins may stop any answer (an empty admin list
+    means nobody else, unlike the agent switch, where it means everyone)."""
+    return presser == asker or presser in admins

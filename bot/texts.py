@@ -35,6 +35,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": ":lock: Sorry, this bot is not enabled for you here.",
         "zh": ":lock: 抱歉，你在这里无法使用这个机器人。",
     },
+    "overloaded": {
+        "en": ":hourglass: Too many questions are waiting right now; please ask again in a minute.",
+        "zh": ":hourglass: 现在排队的问题太多了，请过一分钟再问。",
+    },
     "restarting": {
         "en": ":zzz: I am restarting; please send that again in a minute.",
         "zh": ":zzz: 我正在重启，请一分钟后再发一次。",
@@ -220,6 +224,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
 }
 TEXTS.update(
     {
+        "stop_not_yours": {
+            "en": "Only the person who asked can stop this answer; it will carry on.",
+            "zh": "只有提问的人才能停止这个回答；回答会继续。",
+        },
         "already_finished": {
             "en": "That answer has already finished; there is nothing left to stop.",
             "zh": "这个回答已经结束了，没有可以停止的内容。",
@@ -318,6 +326,11 @@ AGENT_TEXTS: dict[str, dict[Lang, str]] = {
     "agent.nothing_changed_list": {
         "en": "Nothing was changed. `{cmd} list` shows all {count} assistants.",
         "zh": "没有做任何更改。`{cmd} list` 列出全部 {count} 个智能体。",
+    },
+    "agent.malformed_command": {
+        "en": ":warning: That command arrived incomplete, so nothing was changed. "
+        "Please try `/glm-agent` again.",
+        "zh": ":warning: 这条命令不完整，没有做任何更改。请重新输入 `/glm-agent`。",
     },
     "agent.database_error": {
         "en": ":warning: I could not read or save the assistant setting right now (database "

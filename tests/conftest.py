@@ -97,12 +97,12 @@ class CountingExecutor(KeyedSerialExecutor):
     refused or skipped) without a test hook in the bot: the harness injects it like any
     embedding could."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, **bounds: int) -> None:
+        super().__init__(**bounds)
         self.finished = 0
         self._changed = asyncio.Condition()
 
-    def submit(self, key: Hashable, job: Job) -> None:
+    def submit(self, key: Hashable, job: Job) -> bool:
         async def counted() -> None:
             try:
                 await job()
@@ -111,7 +111,7 @@ class CountingExecutor(KeyedSerialExecutor):
                     self.finished += 1
                     self._changed.notify_all()
 
-        super().submit(key, counted)
+        return super().submit(key, counted)
 
     async def wait_finished(self, count: int, timeout: float) -> None:
         async with self._changed:
@@ -121,7 +121,8 @@ class CountingExecutor(KeyedSerialExecutor):
 class RunningBot:
     """The real bot on a loopback port, plus a client that signs requests like Slack."""
 
-    def __init__(self) -> None:
+    def __init__(self, **executor_bounds: int) -> None:
+        self._bounds = executor_bounds  # max_per_key / max_total, as an embedding may set them
         self.bot: Bot
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -129,7 +130,7 @@ class RunningBot:
         self.slack: SlackSender
 
     async def start(self) -> RunningBot:
-        self.executor = CountingExecutor()
+        self.executor = CountingExecutor(**self._bounds)
         self.bot = build_bot(load_settings(), executor=self.executor)
         self._runner = web.AppRunner(build_web_app(self.bot), access_log=None)
         await self._runner.setup()

@@ -1,19 +1,24 @@
 """Streaming HTTP downloads with a byte cap, a first-bytes check and guarded redirects.
 
 Used both ways: Slack files in (with the bot token, only to Slack's hosts) and assistant outputs
-out (no credentials, only from GLM's file hosts). Bytes go to a temporary file chunk by chunk,
-so relaying a 20 MB file holds one chunk in memory, not the file; small inline images may be
-kept in memory instead (``to_memory``), bounded by their cap.
+out (no credentials, only from GLM's file hosts). Bytes go to a temporary file in batches of
+:data:`WRITE_BATCH`, so relaying a 20 MB file holds one batch in memory, not the file; small
+inline images may be kept in memory instead (``to_memory``), bounded by their cap.
+
+Disk work (creating, writing, closing, removing the file) runs in a worker thread
+(``asyncio.to_thread``): a slow disk must not stall every other turn on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from urllib.parse import urljoin
 
 import aiohttp
@@ -21,6 +26,7 @@ import aiohttp
 from bot.files.policy import SizeGuard, TooBig
 
 CHUNK = 64 * 1024
+WRITE_BATCH = 1024 * 1024  # bytes handed to the writer thread at once (16 network chunks)
 HEAD_BYTES = 64
 MAX_REDIRECTS = 3
 
@@ -105,8 +111,8 @@ async def _read(
         raise TooBig(f"Content-Length {declared}")
     guard = SizeGuard(cap)
     head = b""
-    buffer = bytearray() if to_memory else None
-    sink = None if to_memory else tempfile.NamedTemporaryFile(prefix="glm-file-", delete=False)  # noqa: SIM115
+    buffer = bytearray()
+    sink = None if to_memory else await asyncio.to_thread(_new_temp_file)
     checked = False
     try:
         async for chunk in resp.content.iter_chunked(CHUNK):
@@ -116,21 +122,34 @@ async def _read(
                 if len(head) >= HEAD_BYTES:
                     check_head(content_type, head)
                     checked = True
-            if buffer is not None:
-                buffer += chunk
-            else:
-                assert sink is not None
-                sink.write(chunk)
+            buffer += chunk
+            if sink is not None and len(buffer) >= WRITE_BATCH:
+                await asyncio.to_thread(sink.write, bytes(buffer))
+                buffer.clear()
         if not checked:
             check_head(content_type, head)
+        if sink is not None:
+            await asyncio.to_thread(_finish, sink, bytes(buffer))
     except BaseException:
         if sink is not None:
-            sink.close()
-            with contextlib.suppress(OSError):
-                os.unlink(sink.name)
+            # shielded: a cancelled download must still remove its partial file
+            await asyncio.shield(asyncio.to_thread(_discard, sink))
         raise
     if sink is not None:
-        sink.close()
         return Fetched(guard.seen, content_type, head, path=Path(sink.name))
-    assert buffer is not None
     return Fetched(guard.seen, content_type, head, data=bytes(buffer))
+
+
+def _new_temp_file() -> IO[bytes]:
+    return tempfile.NamedTemporaryFile(prefix="glm-file-", delete=False)
+
+
+def _finish(sink: IO[bytes], rest: bytes) -> None:
+    sink.write(rest)
+    sink.close()
+
+
+def _discard(sink: IO[bytes]) -> None:
+    sink.close()
+    with contextlib.suppress(OSError):
+        os.unlink(sink.name)

@@ -65,6 +65,11 @@ class _Outcome:
     notice: str | None = None
 
 
+def data_url(mime: str, data: bytes) -> str:
+    """An inline image as the assistant API takes it (``data:<mime>;base64,…``)."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def _mb(n: int) -> str:
     return f"{n / MB:g}"
 
@@ -186,9 +191,10 @@ class FileIntake:
         try:
             if kind is FileKind.IMAGE:
                 mime = image_type(fetched.head) or f.content_type
-                data = base64.b64encode(fetched.read_all()).decode("ascii")
+                # Up to 5 MB → ~7 MB of base64: done in a worker thread, off the event loop.
+                image = await asyncio.to_thread(data_url, mime, fetched.read_all())
                 record = ThreadFileRecord(f.id, None, f.name, kind.value, mime, fetched.size)
-                return _Outcome(record=record, image=f"data:{mime};base64,{data}")
+                return _Outcome(record=record, image=image)
             assert fetched.path is not None
             try:
                 file_id = await self._glm.upload_file(

@@ -55,6 +55,10 @@ class Replies:
         self._metrics = metrics
         self._horizon = horizon
 
+    @property
+    def budgets(self) -> ReplyBudgets:
+        return self._budgets
+
     async def open(self, target: ReplyTarget, *, client: AsyncWebClient) -> ReplyEngine:
         """A reply engine over the view this reply should start with (not started yet)."""
         calls = SlackCalls(client, metrics=self._metrics)

@@ -120,21 +120,51 @@ class BucketStore(Protocol):
 
 
 class LocalStore:
-    """Buckets in this process: no I/O, no await inside, exactly the single-instance behaviour."""
+    """Buckets in this process: no I/O, no await inside, exactly the single-instance behaviour.
+
+    A full bucket is the same as no bucket (``_state`` starts a new one full), so buckets that
+    have refilled are forgotten every ``sweep_every`` seconds: one per channel ever posted in
+    would otherwise stay for the life of the process.
+    """
 
     shared = False
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(self, clock: Clock = time.monotonic, *, sweep_every: float = 60.0) -> None:
         self._clock = clock
-        self._states: dict[str, State] = {}
+        self._states: dict[str, tuple[State, Limits]] = {}
+        self._sweep_every = sweep_every
+        self._next_sweep = clock() + sweep_every
+
+    def __len__(self) -> int:
+        """Buckets held (the ones not known to be full)."""
+        return len(self._states)
 
     def _state(self, key: str, limits: Limits, now: float) -> State:
-        state = self._states.get(key)
-        return state if state is not None else buckets.full(limits, now)
+        held = self._states.get(key)
+        return held[0] if held is not None else buckets.full(limits, now)
+
+    def _keep(self, key: str, state: State, limits: Limits, now: float) -> None:
+        self._states[key] = (state, limits)
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_every
+            self.sweep(now)
+
+    def sweep(self, now: float | None = None) -> int:
+        """Forget buckets that have refilled completely; how many were dropped."""
+        now = self._clock() if now is None else now
+        full = [
+            key
+            for key, (state, limits) in self._states.items()
+            if buckets.refill(state, limits, now).tokens >= limits.burst
+        ]
+        for key in full:
+            del self._states[key]
+        return len(full)
 
     async def take(self, key: str, limits: Limits, reserve: float = 0.0) -> float:
         now = self._clock()
-        self._states[key], wait = buckets.take(self._state(key, limits, now), limits, now, reserve)
+        state, wait = buckets.take(self._state(key, limits, now), limits, now, reserve)
+        self._keep(key, state, limits, now)
         return wait
 
     async def penalise(self, key: str, limits: Limits, seconds: float) -> None:
@@ -142,7 +172,8 @@ class LocalStore:
 
     def penalise_now(self, key: str, limits: Limits, seconds: float) -> None:
         now = self._clock()
-        self._states[key] = buckets.penalise(self._state(key, limits, now), limits, now, seconds)
+        state = buckets.penalise(self._state(key, limits, now), limits, now, seconds)
+        self._keep(key, state, limits, now)
 
     def wait_time(self, key: str, limits: Limits, reserve: float = 0.0) -> float:
         now = self._clock()
@@ -225,6 +256,11 @@ class Budget:
         self._changed: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def scopes(self) -> int:
+        """Scopes with someone waiting (an idle scope is not kept)."""
+        return len(self._queues)
+
     def key(self, scope: str) -> str:
         return f"{self.method}/{scope}"
 
@@ -260,6 +296,9 @@ class Budget:
                 queue[0].set()
             if urgent:
                 self._signal(scope)
+            if not urgent_q and not routine_q:  # nobody waits here: forget the scope
+                self._queues.pop(scope, None)
+                self._changed.pop(scope, None)
 
     async def acquire_unless(self, scope: str, ended: asyncio.Event) -> bool:
         """A routine token, or False as soon as ``ended`` is set (the reply finished: its final
@@ -357,7 +396,11 @@ class EditBudget(Budget):
         self._open[team_id] = self._open.get(team_id, 0) + 1
 
     def close(self, team_id: str) -> None:
-        self._open[team_id] = max(0, self._open.get(team_id, 0) - 1)
+        left = self._open.get(team_id, 0) - 1
+        if left > 0:
+            self._open[team_id] = left
+        else:
+            self._open.pop(team_id, None)
         self._signal(team_id)
 
     async def _routine_reserve(self, scope: str) -> float:

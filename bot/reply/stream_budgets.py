@@ -35,7 +35,11 @@ class StreamBudgets:
         self.pending_stops[team_id] = self.pending_stops.get(team_id, 0) + 1
 
     def stop_done(self, team_id: str) -> None:
-        self.pending_stops[team_id] = max(0, self.pending_stops.get(team_id, 0) - 1)
+        left = self.pending_stops.get(team_id, 0) - 1
+        if left > 0:
+            self.pending_stops[team_id] = left
+        else:
+            self.pending_stops.pop(team_id, None)  # nothing promised: forget the workspace
 
 
 def stream_budgets(budgets: Budgets) -> StreamBudgets:

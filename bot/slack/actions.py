@@ -35,16 +35,15 @@ def register_reply_actions(
             return
         user, team = click.user.id, click.team.id if click.team else ""
         turn_id = click.actions[0].value or ""
-        if conversations.stop(turn_id, user_id=user, team_id=team):
+        outcome = await conversations.stop(turn_id, user_id=user, team_id=team)
+        if outcome in ("stopped", "requested"):
             return
-        # Streaming on another instance: leave word in the database for it.
-        if await repo.request_stop(turn_id, user_id=user, team_id=team):
-            return
-        log.info("stop pressed for a reply that is no longer streaming")
+        log.info("stop pressed by %s: %s", user, outcome.replace("_", " "))
         channel = _channel_of(click)
-        if channel:  # a native stream keeps its Stop button after it ends: say so privately
+        if channel:  # the presser alone learns why nothing happened; the answer runs on
             lang = await conversations.language_of(user)
-            await _tell(client, channel=channel, user=user, text=t("already_finished", lang))
+            key = "stop_not_yours" if outcome == "not_yours" else "already_finished"
+            await _tell(client, channel=channel, user=user, text=t(key, lang))
 
     @app.action(RETRY_ACTION_ID)
     async def on_retry(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -251,6 +251,11 @@ def not_permitted_text(lang: Lang = "en") -> str:
     return t("agent.not_permitted", lang)
 
 
+def malformed_command_text(lang: Lang = "en") -> str:
+    """A command payload that is not one (never from Slack itself): say so, change nothing."""
+    return t("agent.malformed_command", lang)
+
+
 def invalid_selection_text(lang: Lang = "en") -> str:
     """A picker value that is not an assistant id (a forged or stale payload)."""
     return t("agent.invalid_selection", lang)

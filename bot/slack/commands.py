@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.action_ids import SELECT_ACTION_ID
@@ -29,17 +30,25 @@ from bot.slack.agent_messages import (
     help_text,
     invalid_selection_text,
     list_text,
+    malformed_command_text,
     no_match_text,
     not_permitted_text,
     picker_blocks,
     picker_text,
     reset_text,
 )
-from bot.slack.payloads import SlashCommand
+from bot.slack.payloads import BlockActions, SlashCommand
 from bot.store.repository import Repository
 from bot.texts import Lang
 
-__all__ = ["AgentSettings", "answer_command", "answer_selection", "register_agent_command"]
+__all__ = [
+    "AgentSettings",
+    "answer_command",
+    "answer_selection",
+    "on_agent_command",
+    "on_agent_selection",
+    "register_agent_command",
+]
 
 log = logging.getLogger(__name__)
 
@@ -159,20 +168,92 @@ async def answer_selection(
 # Bolt listeners
 
 
-def _action_keys(body: JSON) -> tuple[str, str, str] | None:
-    """``(team, channel, user)`` of a ``block_actions`` payload, or ``None`` if incomplete."""
-    user = body.get("user") or {}
-    team = (body.get("team") or {}).get("id") or user.get("team_id")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    if not (team and channel and user.get("id")):
+Language = Callable[[str], Awaitable[Lang]]
+
+
+def _typed_command(command: JSON) -> SlashCommand | None:
+    """The payload as a typed value where it enters; ``None`` (logged) if it is not one.
+
+    The guard refuses malformed commands before Bolt sees them; this only matters if the
+    guard and the model ever disagree, and then the person gets an answer, not silence."""
+    try:
+        return SlashCommand.model_validate(command)
+    except ValidationError as exc:
+        log.warning("ignored a slash command of unexpected shape (%d problems)", exc.error_count())
         return None
-    return str(team), str(channel), str(user["id"])
 
 
-async def _send(respond: AsyncRespond, answer: Answer) -> None:
+def _typed_click(body: JSON) -> BlockActions | None:
+    try:
+        return BlockActions.model_validate(body)
+    except ValidationError as exc:
+        log.warning("ignored a picker click of unexpected shape (%d problems)", exc.error_count())
+        return None
+
+
+def _action_keys(click: BlockActions) -> tuple[str, str, str] | None:
+    """``(team, channel, user)`` of a picker click, or ``None`` if incomplete."""
+    team = (click.team.id if click.team else None) or click.user.team_id
+    channel = (click.channel.id if click.channel else None) or (
+        click.container.channel_id if click.container else None
+    )
+    if not (team and channel):
+        return None
+    return team, channel, click.user.id
+
+
+async def on_agent_command(
+    settings: AgentSettings, command: JSON, respond: AsyncRespond | None, language: Language
+) -> None:
+    """``/glm-agent [text]`` after the ack: answer through ``response_url``, never raise."""
+    cmd = _typed_command(command)
+    if cmd is None:
+        await _send(respond, Answer(malformed_command_text()))
+        return
+    lang = await language(cmd.user_id)
+    try:
+        answer = await answer_command(
+            settings,
+            cmd.text,
+            team_id=cmd.team_id,
+            channel_id=cmd.channel_id,
+            user_id=cmd.user_id,
+            lang=lang,
+        )
+    except Exception:
+        log.exception("/glm-agent failed")
+        answer = Answer(database_error_text(lang))
+    await _send(respond, answer)
+
+
+async def on_agent_selection(
+    settings: AgentSettings, body: JSON, respond: AsyncRespond | None, language: Language
+) -> None:
+    """A choice from the picker after the ack: store it and say so, never raise."""
+    click = _typed_click(body)
+    keys = _action_keys(click) if click is not None else None
+    if click is None or keys is None:
+        log.warning("agent picker payload without team/channel/user; ignored")
+        return
+    option = click.actions[0].selected_option
+    value = (option.value if option else None) or ""
+    team_id, channel_id, user_id = keys
+    lang = await language(user_id)
+    try:
+        answer = await answer_selection(
+            settings, value, team_id=team_id, channel_id=channel_id, user_id=user_id, lang=lang
+        )
+    except Exception:
+        log.exception("agent picker selection failed")
+        answer = Answer(database_error_text(lang))
+    await _send(respond, answer)
+
+
+async def _send(respond: AsyncRespond | None, answer: Answer) -> None:
     """Post the answer through ``response_url``; a dead URL is logged, not raised."""
+    if respond is None:  # Bolt gives no respond() to a payload without a response_url
+        log.info("no response_url to answer /glm-agent through")
+        return
     try:
         await respond(
             text=answer.text,
@@ -193,7 +274,7 @@ def register_agent_command(
     *,
     repo: Repository,
     default_assistant_id: str,
-    language: Callable[[str], Awaitable[Lang]] = _english,
+    language: Language = _english,
     admins: frozenset[str] = frozenset(),
 ) -> None:
     """Register ``/glm-agent`` and its picker action on ``app``.
@@ -204,41 +285,11 @@ def register_agent_command(
     settings = AgentSettings(repo, default_assistant_id, admins)
 
     @app.command(AGENT_COMMAND)
-    async def on_agent_command(ack: AsyncAck, command: JSON, respond: AsyncRespond) -> None:
+    async def agent_command(ack: AsyncAck, command: JSON, respond: AsyncRespond) -> None:
         await ack()
-        cmd = SlashCommand.model_validate(command)  # checked by the guard; typed from here on
-        lang = await language(cmd.user_id)
-        try:
-            answer = await answer_command(
-                settings,
-                cmd.text,
-                team_id=cmd.team_id,
-                channel_id=cmd.channel_id,
-                user_id=cmd.user_id,
-                lang=lang,
-            )
-        except Exception:
-            log.exception("/glm-agent failed")
-            answer = Answer(database_error_text(lang))
-        await _send(respond, answer)
+        await on_agent_command(settings, command, respond, language)
 
     @app.action(SELECT_ACTION_ID)
-    async def on_agent_selected(
-        ack: AsyncAck, body: JSON, action: JSON, respond: AsyncRespond
-    ) -> None:
+    async def agent_selected(ack: AsyncAck, body: JSON, respond: AsyncRespond) -> None:
         await ack()
-        keys = _action_keys(body)
-        value = str((action.get("selected_option") or {}).get("value") or "")
-        if keys is None:
-            log.warning("agent picker payload without team/channel/user; ignored")
-            return
-        team_id, channel_id, user_id = keys
-        lang = await language(user_id)
-        try:
-            answer = await answer_selection(
-                settings, value, team_id=team_id, channel_id=channel_id, user_id=user_id, lang=lang
-            )
-        except Exception:
-            log.exception("agent picker selection failed")
-            answer = Answer(database_error_text(lang))
-        await _send(respond, answer)
+        await on_agent_selection(settings, body, respond, language)

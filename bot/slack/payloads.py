@@ -81,6 +81,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
 
 
+class _NeverNull(BaseModel):
+    """Slack leaves out a field it has no value for; in these shapes it never sends ``null``.
+    A null is therefore malformed, not "absent" (a mention whose ``text`` was null used to
+    read as an empty mention and get the help text posted). Mixed into the shapes we act on,
+    not into :class:`BoltReadable`, which must accept whatever Bolt copes with."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(k for k in cls.model_fields if k in data and data[k] is None)
+            if nulls:
+                raise ValueError(f"null where Slack leaves the field out: {', '.join(nulls)}")
+        return data
+
+
 class _Ref(_Strict):
     """``{"id": …}`` objects (team, user, channel, enterprise) as Bolt reads them."""
 
@@ -146,7 +162,7 @@ class Authorization(BoltReadable):
         return self
 
 
-class _EmbeddedMessage(BoltReadable):
+class _EmbeddedMessage(BoltReadable, _NeverNull):
     """``event.message`` / ``previous_message`` of edits and deletions."""
 
     user: UserId | None = None
@@ -156,7 +172,7 @@ class _EmbeddedMessage(BoltReadable):
     text: Text | None = None
 
 
-class MessageEvent(BoltReadable):
+class MessageEvent(BoltReadable, _NeverNull):
     """``message`` (all subtypes) and ``app_mention``: every field routing reads."""
 
     type: Literal["message", "app_mention"]
@@ -179,7 +195,7 @@ class MessageEvent(BoltReadable):
     previous_message: _EmbeddedMessage | None = None
 
 
-class AppHomeOpenedEvent(BoltReadable):
+class AppHomeOpenedEvent(BoltReadable, _NeverNull):
     """``app_home_opened`` (the Messages tab of the agent surface opens here)."""
 
     type: Literal["app_home_opened"]
@@ -246,7 +262,7 @@ class _Channel(_Ref):
     id: ChannelId
 
 
-class _Container(_Strict):
+class _Container(_Strict, _NeverNull):
     channel_id: ChannelId | None = None
     message_ts: Ts | None = None
     thread_ts: Ts | None = None
@@ -256,7 +272,7 @@ class _Option(_Strict):
     value: Short | None = None
 
 
-class Action(_Strict):
+class Action(_Strict, _NeverNull):
     type: str | None = None
     action_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     block_id: Annotated[str, StringConstraints(max_length=255)] | None = None
@@ -266,6 +282,8 @@ class Action(_Strict):
 
 
 class _ActionMessage(BoltReadable):
+    """A copy of the clicked message, whatever its shape: only what we read is checked."""
+
     ts: Ts | None = None
     thread_ts: Ts | None = None
     text: Text | None = None
@@ -348,7 +366,7 @@ def _describe(exc: ValidationError, *, prefix: str = "") -> str:
     found: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
         where = prefix + ".".join(str(p) for p in error["loc"] if not _is_union_tag(p))
-        found.setdefault(where, []).append(error["msg"])
+        found.setdefault(where.rstrip(".") or "payload", []).append(error["msg"])
     parts = [
         f"{where}: {msgs[0] if len(msgs) == 1 else 'Input has the wrong type'}"
         for where, msgs in list(found.items())[:3]

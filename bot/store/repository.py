@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +28,9 @@ from bot.store.models import (
     TurnTicket,
     utcnow,
 )
+
+# What a Stop press did through the database (see Repository.request_stop).
+StopRequest = Literal["requested", "not_yours", "finished"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,20 +382,35 @@ class Repository:
             rows = await session.scalars(select(Reply).where(Reply.status == status))
             return [_reply(r) for r in rows]
 
-    async def request_stop(self, turn_id: str, *, user_id: str, team_id: str) -> bool:
-        """Ask whichever instance streams ``turn_id`` to stop it (False: not streaming)."""
+    async def request_stop(
+        self, turn_id: str, *, user_id: str, team_id: str, admin: bool = False
+    ) -> StopRequest:
+        """Ask whichever instance streams ``turn_id`` to stop it, if ``user_id`` may.
+
+        Only the person who asked (or an admin) may: the check and the request are one
+        conditional UPDATE, so every instance applies the same rule to the same row.
+        """
+        streaming = (
+            Reply.turn_id == turn_id,
+            Reply.team_id == team_id,
+            Reply.status == "streaming",
+        )
         async with self._session.begin() as session:
             result: Any = await session.execute(
                 update(Reply)
                 .where(
-                    Reply.turn_id == turn_id,
-                    Reply.team_id == team_id,
-                    Reply.status == "streaming",
+                    *streaming,
                     Reply.stop_requested_by.is_(None),
+                    true() if admin else Reply.user_id == user_id,
                 )
                 .values(stop_requested_by=user_id)
             )
-            return bool(result.rowcount)
+            if result.rowcount:
+                return "requested"
+            other = await session.scalar(
+                select(Reply.id).where(*streaming, Reply.stop_requested_by.is_(None))
+            )
+            return "not_yours" if other is not None else "finished"
 
     async def stop_requests(self, turn_ids: Sequence[str]) -> dict[str, str]:
         """``turn_id → user`` for the given turns that someone asked to stop."""

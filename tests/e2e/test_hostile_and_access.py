@@ -207,3 +207,38 @@ async def test_metrics_count_upstream_errors(running_bot: RunningBot, fake_glm: 
     assert status == 200
     assert 'glm_bot_upstream_errors_total{code="1301"} 1.0' in metrics
     assert 'glm_bot_turns_total{outcome="failed"} 1.0' in metrics
+
+
+async def test_a_flooded_thread_is_told_to_wait_not_queued_without_end(
+    bot_env: dict[str, str], fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """The executor's queues are bounded: past the bound a message is refused with a notice in
+    the thread (and counted), the queued ones are still answered in order."""
+    bot = await RunningBot(max_per_key=1).start()
+    try:
+        gate = asyncio.Event()
+        fake_glm.enqueue(Reply(chunks=["first ", "answer"], stall_after=1, gate=gate))
+        root = mention_event("first")
+        await bot.slack.event(root)
+        await fake_glm.wait_for_stream_state("stalled")
+        queued = mention_event("second", thread_ts=root["ts"])
+        refused = mention_event("third", thread_ts=root["ts"])
+        await bot.slack.event(queued)
+        await bot.slack.event(refused)
+        notice = await fake_slack.wait_for(
+            lambda f: next(
+                (m for m in f.thread_replies_by_bot("C0001", root["ts"]) if "waiting" in m.text),
+                None,
+            ),
+            what="the overload notice",
+        )
+        assert notice.text == (
+            ":hourglass: Too many questions are waiting right now; please ask again in a minute."
+        )
+        gate.set()
+        await bot.wait_handled(2)
+        assert [r.user_text for r in fake_glm.requests] == ["first", "second"]
+        _, metrics = await bot.get_text("/metrics")
+        assert 'glm_bot_refusals_total{reason="overloaded"} 1.0' in metrics
+    finally:
+        await bot.stop()

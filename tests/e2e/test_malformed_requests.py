@@ -90,6 +90,16 @@ async def test_slash_command_without_user_or_team_is_refused(
         ("text", 42),
         ("text", False),
         ("text", "x" * 40_001),
+        # Slack omits a field it has no value for; it never sends null. A null is malformed,
+        # not "absent": a mention whose text is null used to get the help text posted.
+        ("text", None),
+        ("user", None),
+        ("channel", None),
+        ("ts", None),
+        ("thread_ts", None),
+        ("team", None),
+        ("subtype", None),
+        ("files", None),
     ],
 )
 async def test_event_fields_of_the_wrong_type_or_form_start_nothing(
@@ -106,6 +116,39 @@ async def test_event_fields_of_the_wrong_type_or_form_start_nothing(
     assert resp.status == 400, resp.text
     assert_nothing_done(fake_slack, fake_glm, caplog)
     await assert_still_answers(running_bot, fake_glm)
+
+
+async def test_a_mention_whose_text_is_null_posts_nothing(
+    running_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14, defect 5: it was read as an empty mention and the help text went out."""
+    resp = await post_json(
+        running_bot, json.dumps(broken(mention_envelope(), ("event", "text"), None))
+    )
+    assert resp.status == 400
+    assert resp.json()["error"] == "event: Value error, null where Slack leaves the field out: text"
+    assert_nothing_done(fake_slack, fake_glm, caplog)
+    assert fake_slack.messages("C0001") == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [(("actions", 0, "value"), None), (("container", "message_ts"), None)],
+)
+async def test_null_fields_of_a_button_click_are_refused(
+    running_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    caplog: pytest.LogCaptureFixture,
+    field: tuple[Any, ...],
+    value: Any,
+) -> None:
+    resp = await post_form(running_bot, {"payload": json.dumps(broken(stop_click(), field, value))})
+    assert resp.status == 400, resp.text
+    assert_nothing_done(fake_slack, fake_glm, caplog)
 
 
 async def test_deeply_nested_json_is_a_400_not_a_recursion_error(

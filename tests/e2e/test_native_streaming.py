@@ -125,7 +125,7 @@ async def test_stop_ends_a_native_stream(
     native_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
     fake_glm.enqueue(Reply(chunks=["Thinking out loud ", "and on"], stall_after=1))
-    event = mention_event("ramble")
+    event = mention_event("ramble", user="U0002")  # Stop is the asker's
     await native_bot.slack.event(event)
     message = await fake_slack.wait_for(
         lambda f: next((m for m in f.thread_replies_by_bot("C0001", event["ts"]) if m.text), None),

@@ -188,3 +188,46 @@ async def test_a_recorded_reply_is_finalised_in_its_own_language(
     assert recovered.ts == posted["ts"]
     assert recovered.text == f"写到一半\n\n{ZH_NOTICE}"
     assert buttons(recovered) == [(RETRY_ACTION_ID, "重试")]
+
+
+async def test_a_rate_limited_recovery_edit_waits_retry_after_and_lands(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    slack_client: AsyncWebClient,
+) -> None:
+    """Recovery claims the reply before editing it: a 429 there used to leave the message
+    looking like it still streams, for good. Now slack_sdk waits Retry-After and edits."""
+    root = fake_slack.add_message("C0001", "<@UBOT> 讲讲历史")
+    repo = await crashed_reply(bot_env, turn_id="t-limited", thread_ts=root, lang="zh")
+    posted = await slack_client.chat_postMessage(
+        channel="C0001",
+        thread_ts=root,
+        text="写到一半",
+        blocks=streaming_blocks("写到一半", turn_id="t-limited"),
+    )
+    (reply,) = await repo.replies_with_status("streaming")
+    await repo.set_reply_messages(reply.id, [str(posted["ts"])])
+    await repo.engine.dispose()
+    fake_slack.fail("conversations.replies", "ratelimited", retry_after=1, times=1)
+    fake_slack.fail("chat.update", "ratelimited", retry_after=1, times=1)
+
+    monkeypatch.setenv("INSTANCE_HEARTBEAT_SECONDS", "0.3")
+    survivor = await RunningBot().start()
+    try:
+        recovered = await fake_slack.wait_for(
+            lambda f: next(
+                (
+                    m
+                    for m in f.thread_replies_by_bot("C0001", root)
+                    if any(action == RETRY_ACTION_ID for action, _ in buttons(m))
+                ),
+                None,
+            ),
+            timeout=10,
+            what="the rate-limited message to be finalised all the same",
+        )
+    finally:
+        await survivor.stop()
+    assert recovered.text == f"写到一半\n\n{ZH_NOTICE}"
+    assert [c.status for c in fake_slack.calls_to("chat.update")] == [429, 200]

@@ -226,7 +226,7 @@ async def test_stop_button_cancels_upstream_and_keeps_the_partial_answer(
     from bot.action_ids import STOP_ACTION_ID
 
     fake_glm.enqueue(Reply(chunks=["Thinking out ", "loud", " forever"], stall_after=2))
-    event = mention_event("ramble")
+    event = mention_event("ramble", user="U0002")  # Stop is the asker's
     await running_bot.slack.event(event)
     message = await fake_slack.wait_for(
         lambda f: next(
@@ -278,7 +278,7 @@ async def test_stop_pressed_on_another_instance_reaches_the_streaming_one(
     other = await RunningBot().start()  # same database, like two instances behind a balancer
     try:
         fake_glm.enqueue(Reply(chunks=["Going on ", "and on", " forever"], stall_after=2))
-        event = mention_event("talk")
+        event = mention_event("talk", user="U0002")  # Stop is the asker's
         await streaming.slack.event(event)
         message = await fake_slack.wait_for(
             lambda f: next(

@@ -135,3 +135,38 @@ async def test_database_outage_during_a_turn_tells_the_user_and_keeps_serving(
     await running_bot.slack.event(again)
     await running_bot.wait_handled(2)
     assert [r.user_text for r in fake_glm.requests] == ["now?"]
+
+
+async def test_a_429_on_a_notice_is_retried_after_retry_after(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """Calls outside the budgets (notices, button edits, recovery, thread reads) had no 429
+    retry: the help line was lost. slack_sdk's rate-limit handler now waits Retry-After."""
+    fake_slack.fail("chat.postMessage", "ratelimited", retry_after=1, times=1)
+    event = mention_event("")  # just a mention: the help line, a ThreadNotices post
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    (help_line,) = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert help_line.text.startswith("Hi! Mention me")
+    first, second = fake_slack.calls_to("chat.postMessage")
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= 1.0, "Retry-After was honoured"
+    assert not fake_glm.requests
+
+
+async def test_a_429_on_a_streamed_reply_is_left_to_the_budgets(
+    running_bot: RunningBot, fake_slack: FakeSlack, fake_glm: FakeGLM
+) -> None:
+    """The reply strategies' client has no 429 retry of its own: the edit strategy sees the
+    429, penalises its bucket and waits (counted in /metrics); a client retry would hide it."""
+    fake_slack.fail("chat.update", "ratelimited", retry_after=1, times=1)
+    fake_glm.enqueue(Reply(chunks=["paced ", "answer"], chunk_delay=0.3))
+    event = mention_event("hi")
+    await running_bot.slack.event(event)
+    await running_bot.wait_handled(1)
+    (reply,) = fake_slack.thread_replies_by_bot("C0001", event["ts"])
+    assert reply.text == "paced answer"
+    statuses = [c.status for c in fake_slack.calls_to("chat.update")]
+    assert statuses.count(429) == 1
+    _, metrics = await running_bot.get_text("/metrics")
+    assert 'glm_bot_slack_api_errors_total{error="ratelimited",method="chat_update"} 1.0' in metrics

@@ -154,7 +154,7 @@ async def test_picker_and_stop_buttons_over_the_socket(
 
     # Stop on a streaming reply
     fake_glm.enqueue(Reply(chunks=["Thinking out ", "loud", " forever"], stall_after=2))
-    event = mention_event("ramble")
+    event = mention_event("ramble", user="U0002")  # Stop is the asker's
     await fake_slack.socket_send(event_envelope(event))
     message = await fake_slack.wait_for(
         lambda f: next(

@@ -15,12 +15,20 @@ from bot.slack.agent_messages import (
     database_error_text,
     help_text,
     list_text,
+    malformed_command_text,
     no_match_text,
     picker_blocks,
     picker_text,
     reset_text,
 )
-from bot.slack.commands import AgentSettings, answer_command, answer_selection
+from bot.slack.commands import (
+    AgentSettings,
+    answer_command,
+    answer_selection,
+    on_agent_command,
+    on_agent_selection,
+)
+from bot.texts import Lang
 
 BY_SHORT = {agent.short_name: agent for agent in OFFICIAL_AGENTS}
 DRAWING = BY_SHORT["drawing"]
@@ -353,3 +361,80 @@ async def test_malformed_stored_id_falls_back_to_default(
 ) -> None:
     repo.rows[("T1", "C1")] = ("not-hex", "U9")
     assert await settings.current("T1", "C1") == DEFAULT_AGENT
+
+
+# ------------------------------------------------------------------------------- listeners
+
+
+class Responses:
+    """Stands in for Bolt's ``respond`` (the response_url post)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def __call__(self, **kwargs: Any) -> None:
+        self.sent.append(kwargs)
+
+
+async def _english(_user: str) -> Lang:
+    return "en"
+
+
+COMMAND = {
+    "command": "/glm-agent",
+    "text": "6",
+    "team_id": "T0001",
+    "channel_id": "C0001",
+    "user_id": "U0001",
+    "response_url": "https://hooks.slack.com/commands/T0001/1/x",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {k: v for k, v in COMMAND.items() if k != "user_id"},
+        {**COMMAND, "team_id": 7},
+        {**COMMAND, "text": None},
+        {**COMMAND, "channel_id": "not a channel"},
+    ],
+)
+async def test_a_malformed_command_gets_a_friendly_answer_and_changes_nothing(
+    repo: FakeRepo, settings: AgentSettings, command: dict[str, Any]
+) -> None:
+    respond = Responses()
+    await on_agent_command(settings, command, respond, _english)  # type: ignore[arg-type]
+    assert [r["text"] for r in respond.sent] == [malformed_command_text()]
+    assert respond.sent[0]["response_type"] == "ephemeral"
+    assert repo.rows == {}
+
+
+async def test_a_well_formed_command_is_answered(repo: FakeRepo, settings: AgentSettings) -> None:
+    respond = Responses()
+    await on_agent_command(settings, COMMAND, respond, _english)  # type: ignore[arg-type]
+    assert repo.rows[("T0001", "C0001")] == (DRAWING.assistant_id, "U0001")
+    assert len(respond.sent) == 1
+
+
+async def test_a_picker_click_without_a_channel_changes_nothing(
+    repo: FakeRepo, settings: AgentSettings
+) -> None:
+    click = {
+        "type": "block_actions",
+        "user": {"id": "U0001", "team_id": "T0001"},
+        "actions": [
+            {
+                "action_id": SELECT_ACTION_ID,
+                "selected_option": {"value": DRAWING.assistant_id},
+            }
+        ],
+    }
+    respond = Responses()
+    await on_agent_selection(settings, click, respond, _english)  # type: ignore[arg-type]
+    assert repo.rows == {} and respond.sent == []
+    await on_agent_selection(  # type: ignore[arg-type]
+        settings, {**click, "channel": {"id": "C0001"}}, respond, _english
+    )
+    assert repo.rows[("T0001", "C0001")] == (DRAWING.assistant_id, "U0001")
+    await on_agent_selection(settings, {"type": "block_actions"}, respond, _english)  # type: ignore[arg-type]
+    assert len(respond.sent) == 1

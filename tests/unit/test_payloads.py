@@ -176,10 +176,30 @@ def test_real_block_actions_and_command_pass() -> None:
         ({"type": "user_change", "user": 5}, "event.user: Input has the wrong type"),
         ({"type": "reaction_added", "item": "C111"}, "event.item: Input should be a valid"),
         ({"user": "U111"}, "event.type: Field required"),
+        (
+            {**REAL_EVENTS["app_mention"], "text": None},
+            "event: Value error, null where Slack leaves the field out: text",
+        ),
+        (
+            {**REAL_EVENTS["message_changed"], "message": {"type": "message", "user": None}},
+            "event.message: Value error, null where Slack leaves the field out: user",
+        ),
     ],
 )
 def test_malformed_events_say_why(event: dict[str, Any], problem: str) -> None:
     assert (inbound_problem(envelope(event)) or "").startswith(problem)
+
+
+def test_a_field_slack_leaves_out_may_be_missing_but_not_null() -> None:
+    mention = {k: v for k, v in REAL_EVENTS["app_mention"].items() if k != "text"}
+    assert inbound_problem(envelope(mention)) is None
+    assert inbound_problem(envelope({**mention, "text": None})) is not None
+    # Where Slack really sends null (Bolt-readable layer only), null still passes.
+    assert BLOCK_ACTIONS["enterprise"] is None and inbound_problem(BLOCK_ACTIONS) is None
+    null_value = {**BLOCK_ACTIONS, "actions": [{"action_id": "a", "value": None}]}
+    assert inbound_problem(null_value) == (
+        "actions.0: Value error, null where Slack leaves the field out: value"
+    )
 
 
 def test_an_authorization_must_name_a_user_and_a_workspace() -> None:

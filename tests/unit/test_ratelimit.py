@@ -554,3 +554,47 @@ async def test_a_429_blocks_in_process_waiters_at_once() -> None:
     budget, store = edits(time, per_minute=60, burst=5, reserve=0)
     budget.rate_limited("T1", 3.0)  # no await in between: applied synchronously
     assert store.wait_time(budget.key("T1"), budget.limits) == pytest.approx(3.0)
+
+
+# -- bounded memory ---------------------------------------------------------------------------
+
+
+async def test_refilled_buckets_are_forgotten_and_that_changes_nothing() -> None:
+    """One bucket per channel ever posted in used to stay for the life of the process."""
+    clock = FakeClock()
+    store = LocalStore(clock, sweep_every=60.0)
+    limits = Limits(rate=1.0, burst=5.0)
+    for channel in range(1000):
+        assert await store.take(f"chat.postMessage/C{channel}", limits) == 0.0
+    store.penalise_now("chat.postMessage/C0", limits, 600.0)  # a 429 with Retry-After 600
+    assert len(store) == 1000
+    clock.advance(10.0)  # refilled (5 s at 1/s), but the sweep is not due yet
+    assert len(store) == 1000
+    clock.advance(50.0)
+    assert await store.take("chat.postMessage/Cnew", limits) == 0.0  # the sweep runs here
+    # Only the penalised bucket and the one just used are held; the rest were full.
+    assert len(store) == 2
+    assert store.wait_time("chat.postMessage/C0", limits) == pytest.approx(540.0)
+    assert store.wait_time("chat.postMessage/C1", limits) == 0.0, "a forgotten one is full"
+    clock.advance(600.0)
+    assert store.sweep() == 2 and len(store) == 0
+
+
+async def test_a_scope_nobody_waits_in_is_forgotten() -> None:
+    time = FakeTime()
+    budget, _ = edits(time, per_minute=FAST_PER_MINUTE, burst=2, reserve=0)
+    for scope in range(100):
+        await asyncio.wait_for(budget.acquire(f"T{scope}", urgent=scope % 2 == 0), WAIT)
+    assert budget.scopes == 0
+    for _ in range(2):
+        await asyncio.wait_for(budget.acquire("TX"), WAIT)
+    waiting = asyncio.create_task(budget.acquire("TX", urgent=False))
+    await settle()
+    assert budget.scopes == 1, "a scope is kept while someone waits in it"
+    time.advance(TICK)
+    await asyncio.wait_for(waiting, WAIT)
+    assert budget.scopes == 0
+    budget.open("T1")
+    budget.close("T1")
+    budget.close("T1")  # one close too many must not leave a negative count behind
+    assert budget._open == {}

@@ -61,12 +61,28 @@ async def test_stop_requests_only_for_streaming_replies(repo: Repository) -> Non
         assistant_id="a" * 24,
         question="q",
     )
-    assert await repo.request_stop("t1", user_id="U2", team_id="T")
-    assert not await repo.request_stop("t1", user_id="U3", team_id="T"), "first request wins"
-    assert not await repo.request_stop("t1", user_id="U2", team_id="OTHER-TEAM")
-    assert await repo.stop_requests(["t1", "t2"]) == {"t1": "U2"}
+    assert await repo.request_stop("t1", user_id="U2", team_id="T") == "not_yours"
+    assert await repo.stop_requests(["t1"]) == {}, "someone else's press leaves no request"
+    assert await repo.request_stop("t1", user_id="U", team_id="OTHER-TEAM") == "finished"
+    assert await repo.request_stop("t1", user_id="U", team_id="T") == "requested"
+    assert await repo.request_stop("t1", user_id="U", team_id="T") == "finished", "first wins"
+    assert await repo.stop_requests(["t1", "t2"]) == {"t1": "U"}
     await repo.finish_reply(reply, status="done")
-    assert not await repo.request_stop("t1", user_id="U2", team_id="T")
+    assert await repo.request_stop("t1", user_id="U", team_id="T") == "finished"
+
+
+async def test_an_admin_may_request_a_stop_on_anyones_reply(repo: Repository) -> None:
+    await repo.start_reply(
+        turn_id="t1",
+        team_id="T",
+        channel_id="C",
+        thread_ts="1",
+        user_id="U",
+        assistant_id="a" * 24,
+        question="q",
+    )
+    assert await repo.request_stop("t1", user_id="UADMIN", team_id="T", admin=True) == "requested"
+    assert await repo.stop_requests(["t1"]) == {"t1": "UADMIN"}
 
 
 async def test_turn_tickets_never_admit_more_than_the_limit_concurrently(repo: Repository) -> None:
