@@ -40,10 +40,14 @@ from bot.store.db import make_engine, ping
 from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
 from bot.store.surface import SurfaceStore
+from bot.store.usage import UsageStore
 from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
 from bot.surface.messages_tab import MessagesTab, register_messages_tab
 from bot.surface.starters import StarterCache
 from bot.surface.turn_hooks import DMSurface
+from bot.usage.meter import UsageMeter
+from bot.usage.month import Clock, system_clock
+from bot.usage.quotas import QuotaPolicy
 from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -80,8 +84,14 @@ class Bot:
         return self.conversations.instance_id
 
 
-def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None) -> Bot:
-    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns."""
+def build_bot(
+    settings: Settings,
+    *,
+    executor: KeyedSerialExecutor | None = None,
+    clock: Clock = system_clock,
+) -> Bot:
+    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns,
+    ``clock`` (UTC now) decides which calendar month usage counts in and quotas reset."""
     engine = make_engine(settings.database_url)
     repo = Repository(engine)
     glm = GLMClient(
@@ -120,6 +130,16 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
     # A little under Slack's rate: our clock and Slack's differ by each call's network
     # delay, so a bucket refilled exactly at the limit still collects the odd 429.
     budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
+    meter = UsageMeter(
+        UsageStore(engine),
+        policy=QuotaPolicy(
+            per_user=settings.monthly_tokens_per_user,
+            per_workspace=settings.monthly_tokens_per_workspace,
+            exempt=parse_id_list(settings.agent_admin_user_ids),
+        ),
+        metrics=metrics,
+        clock=clock,
+    )
     conversations = Conversations(
         executor=executor,
         repo=repo,
@@ -132,6 +152,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         ),
         budgets=budgets,
         metrics=metrics,
+        meter=meter,
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,

@@ -44,9 +44,11 @@ from bot.reply.notices import ThreadNotices
 from bot.reply.ratelimit import Budgets, EditBudget, LocalStore, PostBudget
 from bot.reply.view import ReplyView
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
+from bot.store.usage import TurnUsage
 from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
 from bot.turn_input import Route, channel_type_of
+from bot.usage.meter import UsageMeter
 from bot.workspace.mrkdwn import slack_to_plain
 from bot.workspace.people import UserDirectory
 from bot.workspace.threads import with_thread_context
@@ -108,6 +110,7 @@ class Conversations:
         executor: KeyedSerialExecutor | None = None,
         surface: DMSurface | None = None,
         budgets: Budgets | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self._repo = repo
         self._glm = glm
@@ -121,7 +124,8 @@ class Conversations:
         self.instance_id = instance_id
         self.executor = executor or KeyedSerialExecutor()
         self._people = UserDirectory(slack)
-        self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
+        self.meter = meter  # counts every answered turn's tokens (and checks quotas)
+        self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy, meter=meter)
         self._auth_error_logged = False
         self._running: dict[str, RunningTurn] = {}
         self.metrics = metrics or Metrics()
@@ -162,7 +166,14 @@ class Conversations:
         decision = await self.gate.admit(route)
         if isinstance(decision, Refusal):
             self._refused(decision)
-            if not decision.quiet:
+            if decision.private and route.channel_type != "im":
+                await self._notices.whisper(
+                    channel_id=route.channel_id,
+                    thread_ts=route.thread_ts,
+                    user_id=route.user_id,
+                    text=decision.text,
+                )
+            elif not decision.quiet:
                 await self._post(route, decision.text)
             return
         await self._turn(decision, thread)
@@ -313,6 +324,7 @@ class Conversations:
             outcome.status = "interrupted"
             outcome.notices.append(t("interrupted", lang))
             await asyncio.shield(self._finish(view, reply_id, outcome, retry=True))
+            await asyncio.shield(self._count(route, ask, outcome))
             raise
         except Exception:
             log.exception("turn %s failed", turn_id)
@@ -320,7 +332,24 @@ class Conversations:
             outcome.notices.append(t("internal_error", lang, ref=turn_id[:8]))
         await self._publish_outputs(route, view)
         await self._finish(view, reply_id, outcome)
+        await self._count(route, ask, outcome)
         self._observe(view, outcome, started)
+
+    async def _count(self, route: Route, ask: _Ask, outcome: TurnOutcome) -> None:
+        """Add the tokens GLM reported for this turn to the month's usage (none: nothing)."""
+        if self.meter is None or outcome.usage is None:
+            return
+        await self.meter.record(
+            TurnUsage(
+                team_id=route.team_id,
+                enterprise_id=getattr(route, "enterprise_id", None),  # set once OAuth lands
+                user_id=route.user_id,
+                channel_id=route.channel_id,
+                assistant_id=ask.thread.assistant_id,
+                prompt_tokens=outcome.usage.prompt_tokens,
+                completion_tokens=outcome.usage.completion_tokens,
+            )
+        )
 
     async def _prepare(
         self, route: Route, thread: ThreadRecord | None, prompt: str | None, lang: Lang

@@ -349,3 +349,21 @@ def lang_from_locale(locale: str | None, default: Lang = "en") -> Lang:
     if prefix == "en":
         return "en"
     return default
+
+
+# Usage and quotas (issue 16). Numbers arrive formatted (bot/usage/format.py).
+USAGE_TEXTS: dict[str, dict[Lang, str]] = {
+    "quota_user": {
+        "en": ":bar_chart: You have used {used} tokens this month; your monthly limit is "
+        "{limit}. It resets on {reset}. I did not send this question to GLM.",
+        "zh": ":bar_chart: 你本月已使用 {used} 个 token，每月上限为 {limit}。"
+        "额度将于 {reset}重置。这个问题没有发送给 GLM。",
+    },
+    "quota_workspace": {
+        "en": ":bar_chart: This workspace has used {used} tokens this month; its monthly limit "
+        "is {limit}. It resets on {reset}. I did not send this question to GLM.",
+        "zh": ":bar_chart: 本工作区本月已使用 {used} 个 token，每月上限为 {limit}。"
+        "额度将于 {reset}重置。这个问题没有发送给 GLM。",
+    },
+}
+TEXTS.update(USAGE_TEXTS)
