@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.agents import Catalogue, parse_custom_agents
 from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
@@ -125,6 +126,7 @@ def build_bot(
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    catalogue = Catalogue.build(parse_custom_agents(settings.glm_assistants))
     files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
     metrics = Metrics()
     # A little under Slack's rate: our clock and Slack's differ by each call's network
@@ -153,6 +155,7 @@ def build_bot(
         budgets=budgets,
         metrics=metrics,
         meter=meter,
+        catalogue=catalogue,
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,
@@ -184,6 +187,7 @@ def build_bot(
         default_assistant_id=settings.glm_default_assistant_id,
         language=conversations.language_of,
         admins=parse_id_list(settings.agent_admin_user_ids),
+        catalogue=catalogue,
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
     _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
@@ -209,13 +213,22 @@ def _wire_agent_surface(
 ) -> None:
     """The Messages tab (suggested prompts, viewed channel), DM titles and summaries, 👍/👎."""
     store = SurfaceStore(engine)
+    catalogue = conversations.catalogue
+
+    async def listing() -> dict[str, Any]:
+        # With custom agents, ask for every id by name: whether "all" (an empty list) covers an
+        # account's own agents is undocumented (glm-assistant-api §9), naming them is not.
+        ids = [a.assistant_id for a in catalogue.agents] if catalogue.custom else []
+        return await glm.list_assistants(ids)
+
     tab = MessagesTab(
         slack=slack,
         repo=repo,
         store=store,
-        starters=StarterCache(glm.list_assistants),
+        starters=StarterCache(listing),
         language=conversations.language_of,
         default_assistant_id=settings.glm_default_assistant_id,
+        catalogue=catalogue,
     )
     register_messages_tab(bolt, tab)
     register_feedback_action(

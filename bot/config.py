@@ -116,6 +116,14 @@ class Settings(BaseSettings):
             raise ValueError("must be a 24-character hex assistant_id")
         return v
 
+    @field_validator("glm_assistants")
+    @classmethod
+    def _custom_agents(cls, v: str) -> str:
+        from bot.agents import parse_custom_agents
+
+        parse_custom_agents(v)  # fail at start, not at the first /glm-agent
+        return v
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, v: str) -> str:

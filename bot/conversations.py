@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admission import Admitted, Gatekeeper, Refusal
-from bot.agents import Agent, agent_by_id
+from bot.agents import OFFICIAL_CATALOGUE, Agent, Catalogue
 from bot.concurrency import KeyedSerialExecutor
 from bot.files.intake import FileInput
 from bot.files.service import FileService
@@ -111,8 +111,10 @@ class Conversations:
         surface: DMSurface | None = None,
         budgets: Budgets | None = None,
         meter: UsageMeter | None = None,
+        catalogue: Catalogue = OFFICIAL_CATALOGUE,
     ) -> None:
         self._repo = repo
+        self.catalogue = catalogue  # names the assistant in a new thread's header
         self._glm = glm
         self._slack = slack  # handed to the reply side and the workspace ports, not called here
         self._notices = ThreadNotices(slack)
@@ -407,7 +409,7 @@ class Conversations:
         async def remember(ts: list[str]) -> None:
             await self._repo.set_reply_messages(reply_id, ts)
 
-        agent = agent_by_id(ask.thread.assistant_id)
+        agent = self.catalogue.by_id(ask.thread.assistant_id)
         view: ReplyView = ReplyStreamer(
             client=self._slack,
             budget=self._budget,
