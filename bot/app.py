@@ -43,6 +43,7 @@ from bot.store.repository import Repository
 from bot.store.surface import SurfaceStore
 from bot.store.usage import UsageStore
 from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
+from bot.surface.home import HomeTab, register_home_tab
 from bot.surface.messages_tab import MessagesTab, register_messages_tab
 from bot.surface.starters import StarterCache
 from bot.surface.turn_hooks import DMSurface
@@ -190,6 +191,18 @@ def build_bot(
         catalogue=catalogue,
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
+    register_home_tab(  # before the Messages tab: both listen to app_home_opened
+        bolt,
+        HomeTab(
+            meter=meter,
+            repo=repo,
+            catalogue=catalogue,
+            default_assistant_id=settings.glm_default_assistant_id,
+            admins=parse_id_list(settings.agent_admin_user_ids),
+            default_language=settings.default_language,
+            use_slack_locale=settings.use_slack_locale,
+        ),
+    )
     _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
     if settings.stream_mode != "edit":
         conversations.replies = ReplyChooser(
