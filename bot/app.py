@@ -40,6 +40,7 @@ from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine, ping
 from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
+from bot.store.retention import prune_before
 from bot.store.surface import SurfaceStore
 from bot.store.usage import UsageStore
 from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
@@ -340,7 +341,7 @@ EVENT_RETENTION = timedelta(days=3)
 async def _housekeeping(bot: Bot) -> None:
     """Heartbeat, finalise replies orphaned by crashed instances, prune old event ids."""
     interval = bot.settings.instance_heartbeat_seconds
-    last_prune = 0.0
+    last_prune: float | None = None  # prune once at start, then hourly
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -352,17 +353,30 @@ async def _housekeeping(bot: Bot) -> None:
                 stale_after=interval * 3,
                 lang=bot.settings.default_language,
             )
-            if loop.time() - last_prune > 3600:
+            if last_prune is None or loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 await bot.repo.prune_events(EVENT_RETENTION)
                 await bot.repo.prune_turn_tickets(
                     timedelta(seconds=bot.settings.user_window_seconds + 60)
                 )
+                await _apply_retention(bot)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("housekeeping failed; will try again", exc_info=True)
         await asyncio.sleep(interval)
+
+
+async def _apply_retention(bot: Bot) -> None:
+    """RETENTION_DAYS: delete what the bot stored about people once it is that old."""
+    days = bot.settings.retention_days
+    if days <= 0:
+        return
+    meter = bot.conversations.meter
+    now = meter.clock() if meter is not None else system_clock()
+    pruned = await prune_before(bot.engine, now - timedelta(days=days))
+    if pruned.total:
+        log.info("retention (%d days): deleted %s", days, pruned)
 
 
 async def _watch_remote_stops(bot: Bot) -> None:

@@ -94,6 +94,7 @@ async def test_two_instances_share_the_count_and_overshoot_only_by_running_answe
 async def test_concurrent_counting_loses_nothing_on_postgres(usage_pg_url: str) -> None:
     """Forty turns counted at once from two engines (two instances' pools) add up exactly."""
     from bot.store.migrate import upgrade_to_head
+    from bot.store.retention import prune_before
     from bot.store.usage import TurnUsage
 
     url = usage_pg_url.replace("postgresql://", "postgresql+asyncpg://")
@@ -105,8 +106,11 @@ async def test_concurrent_counting_loses_nothing_on_postgres(usage_pg_url: str) 
         await asyncio.gather(*(stores[i % 2].add(turn, month="2026-12") for i in range(40)))
         reading = await stores[0].quota_reading(team_id="T1", user_id="U1", month="2026-12")
         by_assistant = await stores[1].by_assistant(team_id="T1", month="2026-12")
+        pruned = await prune_before(engines[0], datetime(2027, 2, 1, tzinfo=UTC))
+        kept = await stores[1].by_assistant(team_id="T1", month="2026-12")
     finally:
         for engine in engines:
             await engine.dispose()
     assert (reading.user, reading.workspace) == (400, 400)
     assert by_assistant["a" * 24].turns == 40
+    assert pruned.usage_rows == 2 and kept == by_assistant, "retention keeps monthly totals"
