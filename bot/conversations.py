@@ -13,11 +13,12 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Executable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admission import Admitted, Gatekeeper, Refusal
@@ -325,23 +326,23 @@ class Conversations:
         except asyncio.CancelledError:  # shutdown past its grace period: say so, offer Retry
             outcome.status = "interrupted"
             outcome.notices.append(t("interrupted", lang))
-            await asyncio.shield(self._finish(view, reply_id, outcome, retry=True))
-            await asyncio.shield(self._count(route, ask, outcome))
+            tally = self._tally(route, ask, outcome)
+            await asyncio.shield(self._finish(view, reply_id, outcome, retry=True, tally=tally))
             raise
         except Exception:
             log.exception("turn %s failed", turn_id)
             outcome.status = "failed"
             outcome.notices.append(t("internal_error", lang, ref=turn_id[:8]))
         await self._publish_outputs(route, view)
-        await self._finish(view, reply_id, outcome)
-        await self._count(route, ask, outcome)
+        await self._finish(view, reply_id, outcome, tally=self._tally(route, ask, outcome))
         self._observe(view, outcome, started)
 
-    async def _count(self, route: Route, ask: _Ask, outcome: TurnOutcome) -> None:
-        """Add the tokens GLM reported for this turn to the month's usage (none: nothing)."""
+    def _tally(self, route: Route, ask: _Ask, outcome: TurnOutcome) -> Sequence[Executable]:
+        """The statements that add this turn's GLM-reported tokens to the month's usage; run
+        in the transaction that records the outcome (no usage reported: nothing)."""
         if self.meter is None or outcome.usage is None:
-            return
-        await self.meter.record(
+            return ()
+        return self.meter.tally(
             TurnUsage(
                 team_id=route.team_id,
                 enterprise_id=getattr(route, "enterprise_id", None),  # set once OAuth lands
@@ -567,7 +568,13 @@ class Conversations:
         log.warning("turn %s: upstream error %s", turn_id, exc)
 
     async def _finish(
-        self, streamer: ReplyView, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
+        self,
+        streamer: ReplyView,
+        reply_id: int,
+        outcome: TurnOutcome,
+        *,
+        retry: bool = False,
+        tally: Sequence[Executable] = (),
     ) -> None:
         notice = "\n".join(outcome.notices) or None
         retry = retry or outcome.retryable
@@ -586,6 +593,7 @@ class Conversations:
                 error_code=outcome.error_code,
                 prompt_tokens=usage.prompt_tokens if usage else None,
                 completion_tokens=usage.completion_tokens if usage else None,
+                also=tally,
             )
         except SQLAlchemyError as exc:
             log.error("could not record the outcome of reply %s: %s", reply_id, type(exc).__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Executable, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -60,7 +60,13 @@ class UsageStore:
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
     async def add(self, usage: TurnUsage, *, month: str) -> None:
-        """Count one turn (detail + person + workspace-by-assistant rows, one statement)."""
+        """Count one turn in a transaction of its own (see :meth:`tally`)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(self.tally(usage, month=month))
+
+    def tally(self, usage: TurnUsage, *, month: str) -> Executable:
+        """The one statement that counts a turn: detail + person + workspace-by-assistant rows,
+        each inserted or added to atomically."""
         now = utcnow()
         base = {
             "team_id": usage.team_id,
@@ -89,8 +95,7 @@ class UsageStore:
                 "enterprise_id": func.coalesce(stmt.excluded.enterprise_id, table.enterprise_id),
             },
         )
-        async with self._engine.begin() as conn:
-            await conn.execute(stmt)
+        return stmt
 
     async def quota_reading(self, *, team_id: str, user_id: str, month: str) -> QuotaReading:
         """The person's and the workspace's total tokens this month, in one query."""

@@ -8,8 +8,9 @@ are in :mod:`bot.usage.quotas` and the month arithmetic in :mod:`bot.usage.month
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Executable
 
 from bot.metrics import Metrics
 from bot.store.usage import TurnUsage, UsageStore
@@ -37,17 +38,14 @@ class UsageMeter:
     def month(self) -> str:
         return month_key(self.clock())
 
-    async def record(self, usage: TurnUsage) -> None:
-        """Add a finished turn's tokens (as GLM reported them); a database failure is logged,
-        never raised: the answer has already been given."""
+    def tally(self, usage: TurnUsage) -> Sequence[Executable]:
+        """Count a finished turn's tokens (as GLM reported them) in /metrics, and return the
+        statement that adds them to this month's usage, for the caller's transaction."""
         if self._metrics is not None:
             tokens = self._metrics.tokens
             tokens.labels("prompt", usage.assistant_id).inc(max(0, usage.prompt_tokens))
             tokens.labels("completion", usage.assistant_id).inc(max(0, usage.completion_tokens))
-        try:
-            await self.store.add(usage, month=self.month)
-        except SQLAlchemyError as exc:
-            log.error("could not count the usage of a turn: %s", type(exc).__name__)
+        return (self.store.tally(usage, month=self.month),)
 
     async def breach(self, *, team_id: str, user_id: str) -> Breach | None:
         """The quota a new question from ``user_id`` would exceed; no query when unlimited."""
