@@ -138,3 +138,27 @@ async def test_the_workspace_quota_holds_for_admins_too_who_have_no_personal_quo
         "It resets on 1 January 2027 (UTC). I did not send this question to GLM."
     )
     assert texts == [("U0002", workspace), ("U0001", workspace)]
+
+
+async def test_a_retry_press_over_the_quota_is_refused_privately_and_leaves_the_button(
+    monkeypatch: pytest.MonkeyPatch,
+    bot_env: dict[str, str],
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    from tests.e2e.test_retry_admission import _failed_reply, _press_retry, _retry_value
+
+    monkeypatch.setenv("MONTHLY_TOKENS_PER_USER", "500")
+    bot = await RunningBot(clock=MonthClock(datetime(2026, 12, 1, tzinfo=UTC))).start()
+    try:
+        _, failed = await _failed_reply(bot, fake_slack, fake_glm)  # no usage: nothing counted
+        fake_glm.enqueue(costs(500, 100))
+        await ask(bot, "elsewhere", user="U0001", handled=2)
+        await _press_retry(bot, failed, user="U0001")
+        note = await fake_slack.wait_for_call("chat.postEphemeral")
+    finally:
+        await bot.stop()
+    assert note.args["user"] == "U0001"
+    assert note.args["text"].startswith(":bar_chart: You have used 600 tokens this month")
+    assert len(fake_glm.requests) == 2, "the Retry made no GLM call"
+    assert _retry_value(fake_slack.message("C0001", failed.ts)) is not None
