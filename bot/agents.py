@@ -435,6 +435,7 @@ class Catalogue:
 
 
 OFFICIAL_CATALOGUE = Catalogue.build()
+MAX_CUSTOM_AGENTS = 50  # with the official twelve, well within a static_select's 100 options
 # Separates GLM_ASSISTANTS entries: ASCII or full-width commas (typed with a CJK IME).
 _ENTRY_SEPARATORS = re.compile(r"[,，]")
 
@@ -474,6 +475,8 @@ def parse_custom_agents(raw: str) -> tuple[Agent, ...]:
                 custom=True,
             )
         )
+    if len(agents) > MAX_CUSTOM_AGENTS:
+        raise ValueError(f"at most {MAX_CUSTOM_AGENTS} assistants (Slack's picker takes 100)")
     try:
         Catalogue.build(agents)
     except ValueError as exc:  # a name that another assistant already answers to

@@ -23,6 +23,8 @@ PICKER_BLOCK_ID = "glm_agent_picker"
 
 # Block Kit limits: option text/description are plain_text of at most 75 characters.
 _OPTION_TEXT_MAX = 75
+# A section block's text holds at most 3,000 characters; a long catalogue takes several.
+_SECTION_TEXT_MAX = 3000
 # Echoed selectors are clipped so a pasted essay does not become the reply.
 _ECHO_MAX = 60
 
@@ -164,10 +166,10 @@ def picker_blocks(
             },
             "accessory": select,
         },
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": catalogue_text(lang, catalogue=catalogue)},
-        },
+        *(
+            {"type": "section", "text": {"type": "mrkdwn", "text": part}}
+            for part in _parts(catalogue_text(lang, catalogue=catalogue))
+        ),
         {
             "type": "context",
             "elements": [
@@ -178,6 +180,17 @@ def picker_blocks(
             ],
         },
     ]
+
+
+def _parts(text: str, limit: int = _SECTION_TEXT_MAX) -> list[str]:
+    """Whole lines of ``text`` grouped into pieces Slack takes as one section's text."""
+    parts: list[str] = []
+    for line in text.split("\n"):
+        if parts and len(parts[-1]) + 1 + len(line) <= limit:
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line[:limit])
+    return parts
 
 
 def _keep_line(lang: Lang) -> str:

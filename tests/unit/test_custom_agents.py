@@ -53,3 +53,19 @@ def test_the_catalogue_resolves_custom_names_ids_numbers_and_prefixes() -> None:
     nothing = "nothing-like-it"
     miss = no_match_text(nothing, catalogue.resolve(nothing), catalogue=catalogue)
     assert "all 14 assistants" in miss
+
+
+def test_a_long_catalogue_fits_slacks_section_limit_and_too_many_are_refused() -> None:
+    from bot.slack.agent_messages import picker_blocks
+
+    many = ",".join(f"{i:024x}=Assistant number {i} {'x' * 30}" for i in range(1, 51))
+    catalogue = Catalogue.build(parse_custom_agents(many))
+    blocks = picker_blocks(
+        catalogue.agents[0], channel_id="C1", default=catalogue.agents[0], catalogue=catalogue
+    )
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(text) <= 3000 for text in sections)
+    assert "*62.* Assistant number 50" in sections[-1]
+    assert len(blocks[0]["accessory"]["options"]) == 62
+    with pytest.raises(ValueError, match="at most 50"):
+        parse_custom_agents(many + f",{51:024x}=One too many")
