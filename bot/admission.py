@@ -2,8 +2,9 @@
 
 The one door into a turn: every way in (mention, message, DM, the Retry button, …) asks
 :meth:`Gatekeeper.admit`, and a turn cannot start without the :class:`Admitted` it returns.
-A shutting-down instance refuses first, then the allow-lists (cheap, no I/O), then the per-user
-rate limit, counted in the database so it holds across instances. A refusal says why and what
+A shutting-down instance refuses first, then the allow-lists (cheap, no I/O), then the monthly
+token quotas (bot/usage/), then the per-user rate limit; quotas and rate limit are counted in
+the database so they hold across instances. A refusal says why and what
 to tell the user (nothing, for strangers in channels when the workspace prefers silence).
 """
 
@@ -18,6 +19,8 @@ from bot.store.models import utcnow
 from bot.store.repository import Repository
 from bot.texts import Lang, lang_from_locale, t
 from bot.turn_input import Route
+from bot.usage import format as fmt
+from bot.usage.meter import UsageMeter
 from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -25,9 +28,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    reason: str  # a metrics label: "restarting", "not_allowed" or "rate_limited"
+    reason: str  # a metrics label: "restarting", "not_allowed", "quota" or "rate_limited"
     text: str  # what to tell the person
     quiet: bool = False  # say nothing in the thread (a button press may still be told privately)
+    private: bool = False  # tell only the asker (ephemeral in channels; a DM is private anyway)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +43,18 @@ class Admitted:
 
 
 class Gatekeeper:
-    def __init__(self, *, repo: Repository, people: UserDirectory, policy: TurnPolicy) -> None:
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        people: UserDirectory,
+        policy: TurnPolicy,
+        meter: UsageMeter | None = None,
+    ) -> None:
         self._repo = repo
         self._people = people
         self._policy = policy
+        self.meter = meter  # monthly token quotas; None: unlimited
         self.accepting = True  # False once shutdown begins: new turns are refused politely
 
     async def admit(self, route: Route) -> Admitted | Refusal:
@@ -70,6 +82,9 @@ class Gatekeeper:
             log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
             silent = self._policy.refuse_silently_in_channels and not is_dm
             return Refusal("not_allowed", t("not_allowed", lang), quiet=silent)
+        over = await self._quota(route, lang)
+        if over is not None:
+            return over
         wait = await self._rate_limit_wait(route)
         if wait is None:
             return None
@@ -78,6 +93,23 @@ class Gatekeeper:
         count = self._policy.user_turns_per_window
         text = t("rate_limited", lang, count=count, minutes=minutes, unit=unit)
         return Refusal("rate_limited", text)
+
+    async def _quota(self, route: Route, lang: Lang) -> Refusal | None:
+        """Over this month's token quota (the person's or the workspace's): no GLM call."""
+        if self.meter is None:
+            return None
+        over = await self.meter.breach(team_id=route.team_id, user_id=route.user_id)
+        if over is None:
+            return None
+        log.info("refused %s in %s (%s quota)", route.user_id, route.team_id, over.scope)
+        text = t(
+            f"quota_{over.scope}",
+            lang,
+            used=fmt.tokens(over.used, lang),
+            limit=fmt.tokens(over.limit, lang),
+            reset=fmt.day(over.resets_at, lang),
+        )
+        return Refusal("quota", text, private=True)
 
     async def _rate_limit_wait(self, route: Route) -> float | None:
         max_turns = self._policy.user_turns_per_window

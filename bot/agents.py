@@ -18,12 +18,15 @@ __all__ = [
     "DEFAULT_AGENT",
     "DEFAULT_ASSISTANT_ID",
     "OFFICIAL_AGENTS",
+    "OFFICIAL_CATALOGUE",
     "Agent",
+    "Catalogue",
     "Resolution",
     "ResolutionReason",
     "agent_by_id",
     "catalogue_lines",
     "is_assistant_id",
+    "parse_custom_agents",
     "resolve_agent",
 ]
 
@@ -65,8 +68,13 @@ class Agent:
         """Reject malformed entries early: a bad id would only fail later, at the API."""
         if _HEX24.fullmatch(self.assistant_id) is None:
             raise ValueError(f"assistant_id must be 24 lower-case hex: {self.assistant_id!r}")
-        if self.custom != (self.number == 0):
-            raise ValueError("custom agents have number 0, official agents 1..n")
+        if self.custom != (self.number == 0 or self.number > len(_OFFICIAL_IDS)):
+            raise ValueError("official agents are 1..12; custom ones 0 (unnamed) or 13 and up")
+
+    @property
+    def named(self) -> bool:
+        """A custom agent the admin registered with a name (GLM_ASSISTANTS)."""
+        return self.custom and self.number > 0
 
     @property
     def display_name(self) -> str:
@@ -76,6 +84,8 @@ class Agent:
         contain it (``ChatGLM（官方）``, ``思维导图 MindMap（官方）`` stay as they are).
         Custom agents show an abbreviated id: ``Custom agent 6594…b796``.
         """
+        if self.named:
+            return self.official_name
         if self.custom:
             return f"Custom agent {self.assistant_id[:4]}…{self.assistant_id[-4:]}"
         if _compact(self.title_en) in _compact(self.official_name):
@@ -112,6 +122,13 @@ def _official(
 
 
 DEFAULT_ASSISTANT_ID = "65940acff94777010aa6b796"
+# The official ids, in the API enum's order (Agent's number check reads it).
+_OFFICIAL_IDS = (
+    "65940acff94777010aa6b796", "65a265419d72d299a9230616", "664dd7bd5bb3a13ba0f81668",
+    "664e0cade018d633146de0d2", "6654898292788e88ce9e7f4c", "66437ef3d920bdc5c60f338e",
+    "659e54b1b8006379b4b2abd6", "65d2f07bb2c10188f885bd89", "663058948bb259b7e8a22730",
+    "65a393b3619c6f13586246cd", "65b356af6924a59d52832e54", "668fdd45405f2e3c9f71f832",
+)  # fmt: skip
 
 # Order, ids and official names follow the API's `assistant_id` enum (seed/assistant-api.md).
 OFFICIAL_AGENTS: tuple[Agent, ...] = (
@@ -239,6 +256,7 @@ OFFICIAL_AGENTS: tuple[Agent, ...] = (
 
 _BY_ID: dict[str, Agent] = {agent.assistant_id: agent for agent in OFFICIAL_AGENTS}
 DEFAULT_AGENT: Agent = _BY_ID[DEFAULT_ASSISTANT_ID]
+assert tuple(_BY_ID) == _OFFICIAL_IDS
 
 
 def agent_by_id(assistant_id: str) -> Agent:
@@ -253,6 +271,11 @@ def agent_by_id(assistant_id: str) -> Agent:
     official = _BY_ID.get(key)
     if official is not None:
         return official
+    return _unnamed(key)
+
+
+def _unnamed(key: str) -> Agent:
+    """An assistant outside every catalogue, known only by its (valid) id."""
     return Agent(
         number=0,
         assistant_id=key,
@@ -350,7 +373,7 @@ class _Index:
             for agent in self.agents:
                 if agent.assistant_id == wanted:
                     return Resolution(agent, (), "exact")
-            return Resolution(agent_by_id(wanted), (), "custom")
+            return Resolution(_unnamed(wanted), (), "custom")
 
         key = _selector_key(raw)
         if not key:
@@ -378,6 +401,87 @@ def _dedupe(agents: Iterable[Agent]) -> tuple[Agent, ...]:
 
 
 _INDEX = _Index.build(OFFICIAL_AGENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The assistants this deployment offers: the 12 official ones, then the admin's own
+    (``GLM_ASSISTANTS``), numbered on from 13. Everything that lists, resolves or names an
+    assistant reads one of these, so a registered name shows everywhere its id would."""
+
+    agents: tuple[Agent, ...]
+    _index: _Index
+
+    @classmethod
+    def build(cls, custom: Iterable[Agent] = ()) -> Catalogue:
+        agents = (*OFFICIAL_AGENTS, *custom)
+        return cls(agents, _Index.build(agents))
+
+    @property
+    def custom(self) -> tuple[Agent, ...]:
+        return tuple(a for a in self.agents if a.custom)
+
+    def resolve(self, selector: str) -> Resolution:
+        """Like :func:`resolve_agent`, over this catalogue (names of custom agents too)."""
+        return self._index.resolve(selector)
+
+    def by_id(self, assistant_id: str) -> Agent:
+        """Like :func:`agent_by_id`, knowing the registered names."""
+        key = assistant_id.strip().lower()
+        for agent in self.agents:
+            if agent.assistant_id == key:
+                return agent
+        return agent_by_id(key)
+
+
+OFFICIAL_CATALOGUE = Catalogue.build()
+MAX_CUSTOM_AGENTS = 50  # with the official twelve, well within a static_select's 100 options
+# Separates GLM_ASSISTANTS entries: ASCII or full-width commas (typed with a CJK IME).
+_ENTRY_SEPARATORS = re.compile(r"[,，]")
+
+
+def parse_custom_agents(raw: str) -> tuple[Agent, ...]:
+    """``GLM_ASSISTANTS``: ``id=Name`` entries, comma separated; the name may hold spaces and
+    中文. Raises ``ValueError`` naming the first bad entry."""
+    agents: list[Agent] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(
+        (e.strip() for e in _ENTRY_SEPARATORS.split(raw) if e.strip()), len(OFFICIAL_AGENTS) + 1
+    ):
+        assistant_id, sep, name = (part.strip() for part in entry.partition("="))
+        name = unicodedata.normalize("NFC", name)
+        if not sep or not name:
+            raise ValueError(f"entry {number - len(OFFICIAL_AGENTS)} is not id=Name")
+        if not is_assistant_id(assistant_id):
+            raise ValueError(f"{assistant_id[:30]!r} is not a 24-hex assistant id")
+        key = assistant_id.lower()
+        if key in _BY_ID:
+            raise ValueError(f"{key} is an official assistant already")
+        if key in seen:
+            raise ValueError(f"{key} is listed twice")
+        if len(name) > 60:
+            raise ValueError(f"the name of {key} is longer than 60 characters")
+        seen.add(key)
+        agents.append(
+            Agent(
+                number=number,
+                assistant_id=key,
+                official_name=name,
+                short_name="-".join(name.casefold().split())[:40],
+                aliases=(),
+                title_en=name,
+                description_en="Your workspace's own assistant.",
+                description_zh="本工作区自己的智能体。",
+                custom=True,
+            )
+        )
+    if len(agents) > MAX_CUSTOM_AGENTS:
+        raise ValueError(f"at most {MAX_CUSTOM_AGENTS} assistants (Slack's picker takes 100)")
+    try:
+        Catalogue.build(agents)
+    except ValueError as exc:  # a name that another assistant already answers to
+        raise ValueError(f"a name is already taken ({exc})") from None
+    return tuple(agents)
 
 
 def resolve_agent(selector: str) -> Resolution:

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.agents import Catalogue, parse_custom_agents
 from bot.concurrency import KeyedSerialExecutor
 from bot.config import Settings
 from bot.conversations import Conversations
@@ -40,11 +41,17 @@ from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine, ping
 from bot.store.migrate import MigrationLockTimeout, upgrade_to_head
 from bot.store.repository import Repository
+from bot.store.retention import prune_before
 from bot.store.surface import SurfaceStore
+from bot.store.usage import UsageStore
 from bot.surface.feedback_actions import FeedbackRecorder, register_feedback_action
+from bot.surface.home import HomeTab, register_home_tab
 from bot.surface.messages_tab import MessagesTab, register_messages_tab
 from bot.surface.starters import StarterCache
 from bot.surface.turn_hooks import DMSurface
+from bot.usage.meter import UsageMeter
+from bot.usage.month import Clock, system_clock
+from bot.usage.quotas import QuotaPolicy
 from bot.workspace.people import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -82,8 +89,14 @@ class Bot:
         return self.conversations.instance_id
 
 
-def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None) -> Bot:
-    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns."""
+def build_bot(
+    settings: Settings,
+    *,
+    executor: KeyedSerialExecutor | None = None,
+    clock: Clock = system_clock,
+) -> Bot:
+    """Wire the bot from settings; ``executor`` lets an embedding (or a test) observe turns,
+    ``clock`` (UTC now) decides which calendar month usage counts in and quotas reset."""
     engine = make_engine(settings.database_url)
     repo = Repository(engine)
     glm = GLMClient(
@@ -117,11 +130,22 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         ignoring_self_events_enabled=True,
     )
     identity = BotIdentity()
+    catalogue = Catalogue.build(parse_custom_agents(settings.glm_assistants))
     files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
     metrics = Metrics()
     # A little under Slack's rate: our clock and Slack's differ by each call's network
     # delay, so a bucket refilled exactly at the limit still collects the odd 429.
     budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
+    meter = UsageMeter(
+        UsageStore(engine),
+        policy=QuotaPolicy(
+            per_user=settings.monthly_tokens_per_user,
+            per_workspace=settings.monthly_tokens_per_workspace,
+            exempt=parse_id_list(settings.agent_admin_user_ids),
+        ),
+        metrics=metrics,
+        clock=clock,
+    )
     replies = Replies(
         mode=settings.stream_mode,
         budgets=ReplyBudgets(
@@ -148,6 +172,8 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         paced_slack=clients.paced,
         budgets=budgets,
         metrics=metrics,
+        meter=meter,
+        catalogue=catalogue,
         policy=TurnPolicy(
             default_assistant_id=settings.glm_default_assistant_id,
             thread_context_limit=settings.thread_context_limit,
@@ -183,8 +209,21 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         default_assistant_id=settings.glm_default_assistant_id,
         language=conversations.language_of,
         admins=parse_id_list(settings.agent_admin_user_ids),
+        catalogue=catalogue,
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
+    register_home_tab(  # before the Messages tab: both listen to app_home_opened
+        bolt,
+        HomeTab(
+            meter=meter,
+            repo=repo,
+            catalogue=catalogue,
+            default_assistant_id=settings.glm_default_assistant_id,
+            admins=parse_id_list(settings.agent_admin_user_ids),
+            default_language=settings.default_language,
+            use_slack_locale=settings.use_slack_locale,
+        ),
+    )
     _wire_agent_surface(bolt, settings, slack, repo, glm, store, conversations)
     return Bot(
         settings,
@@ -210,13 +249,22 @@ def _wire_agent_surface(
     conversations: Conversations,
 ) -> None:
     """The Messages tab (suggested prompts, viewed channel) and 👍/👎."""
+    catalogue = conversations.catalogue
+
+    async def listing() -> dict[str, Any]:
+        # With custom agents, ask for every id by name: whether "all" (an empty list) covers an
+        # account's own agents is undocumented (glm-assistant-api §9), naming them is not.
+        ids = [a.assistant_id for a in catalogue.agents] if catalogue.custom else []
+        return await glm.list_assistants(ids)
+
     tab = MessagesTab(
         slack=slack,
         repo=repo,
         store=store,
-        starters=StarterCache(glm.list_assistants),
+        starters=StarterCache(listing),
         language=conversations.language_of,
         default_assistant_id=settings.glm_default_assistant_id,
+        catalogue=catalogue,
     )
     register_messages_tab(bolt, tab)
     register_feedback_action(
@@ -329,7 +377,7 @@ EVENT_RETENTION = timedelta(days=3)
 async def _housekeeping(bot: Bot) -> None:
     """Heartbeat, finalise replies orphaned by crashed instances, prune old event ids."""
     interval = bot.settings.instance_heartbeat_seconds
-    last_prune = 0.0
+    last_prune: float | None = None  # prune once at start, then hourly
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -341,17 +389,30 @@ async def _housekeeping(bot: Bot) -> None:
                 stale_after=interval * 3,
                 lang=bot.settings.default_language,
             )
-            if loop.time() - last_prune > 3600:
+            if last_prune is None or loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 await bot.repo.prune_events(EVENT_RETENTION)
                 await bot.repo.prune_turn_tickets(
                     timedelta(seconds=bot.settings.user_window_seconds + 60)
                 )
+                await _apply_retention(bot)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("housekeeping failed; will try again", exc_info=True)
         await asyncio.sleep(interval)
+
+
+async def _apply_retention(bot: Bot) -> None:
+    """RETENTION_DAYS: delete what the bot stored about people once it is that old."""
+    days = bot.settings.retention_days
+    if days <= 0:
+        return
+    meter = bot.conversations.meter
+    now = meter.clock() if meter is not None else system_clock()
+    pruned = await prune_before(bot.engine, now - timedelta(days=days))
+    if pruned.total:
+        log.info("retention (%d days): deleted %s", days, pruned)
 
 
 async def _watch_remote_stops(bot: Bot) -> None:

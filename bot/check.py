@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.agents import parse_custom_agents
 from bot.config import Settings
 from bot.glm.client import GLMClient, Timeouts
 from bot.glm.errors import GLMError
@@ -36,10 +39,18 @@ async def run_check(settings: Settings) -> int:
         base_url=settings.zhipuai_base_url,
         timeouts=Timeouts(connect=settings.glm_connect_timeout),
     )
+    custom = parse_custom_agents(settings.glm_assistants)
     try:
         listing = await glm.list_assistants()
         count = len(listing.get("data") or [])
         report("BigModel API key", True, f"accepted; {count} assistants listed")
+        if custom:
+            named = await glm.list_assistants([a.assistant_id for a in custom])
+            known = {str(item.get("assistant_id")).lower() for item in _items(named)}
+            for agent in custom:
+                good = agent.assistant_id in known
+                detail = "known to GLM" if good else "GLM does not know this id"
+                report(f"GLM_ASSISTANTS {agent.official_name} ({agent.assistant_id})", good, detail)
     except GLMError as exc:
         report("BigModel API key", False, exc.user_message)
     finally:
@@ -54,3 +65,8 @@ async def run_check(settings: Settings) -> int:
     finally:
         await engine.dispose()
     return 0 if ok else 1
+
+
+def _items(listing: dict[str, Any]) -> list[dict[str, Any]]:
+    data = listing.get("data")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []

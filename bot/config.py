@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     user_turns_per_window: int = Field(30, ge=0, description="0 disables the per-user limit")
     user_window_seconds: float = Field(600.0, gt=0)
     max_concurrent_streams: int = Field(40, ge=1)
+    # Cost and control (issue 16): 0 = unlimited / keep forever.
+    monthly_tokens_per_user: int = Field(0, ge=0, description="tokens per person per month")
+    monthly_tokens_per_workspace: int = Field(0, ge=0, description="tokens per workspace/month")
+    retention_days: int = Field(0, ge=0, le=36500, description="delete older records; 0 keeps")
+    glm_assistants: str = Field("", description="custom agents: id=Name, comma separated")
     default_language: Literal["en", "zh"] = "en"
     use_slack_locale: bool = True
     log_level: str = "INFO"
@@ -115,6 +120,14 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if len(v) != 24 or any(c not in "0123456789abcdef" for c in v):
             raise ValueError("must be a 24-character hex assistant_id")
+        return v
+
+    @field_validator("glm_assistants")
+    @classmethod
+    def _custom_agents(cls, v: str) -> str:
+        from bot.agents import parse_custom_agents
+
+        parse_custom_agents(v)  # fail at start, not at the first /glm-agent
         return v
 
     @field_validator("database_url")

@@ -13,15 +13,16 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Executable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admission import Admitted, Gatekeeper, Refusal
-from bot.agents import Agent, agent_by_id
+from bot.agents import OFFICIAL_CATALOGUE, Agent, Catalogue
 from bot.concurrency import KeyedSerialExecutor
 from bot.files.intake import FileInput
 from bot.files.service import FileService
@@ -39,9 +40,11 @@ from bot.reply.ratelimit import Budgets, LocalStore
 from bot.reply.state import ReplyTarget
 from bot.reply.view import ReplyView
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
+from bot.store.usage import TurnUsage
 from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
 from bot.turn_input import Route, channel_type_of
+from bot.usage.meter import UsageMeter
 from bot.workspace.mrkdwn import slack_to_plain
 from bot.workspace.people import UserDirectory
 from bot.workspace.threads import with_thread_context
@@ -107,8 +110,11 @@ class Conversations:
         surface: DMSurface | None = None,
         budgets: Budgets | None = None,
         paced_slack: AsyncWebClient | None = None,
+        meter: UsageMeter | None = None,
+        catalogue: Catalogue = OFFICIAL_CATALOGUE,
     ) -> None:
         self._repo = repo
+        self.catalogue = catalogue  # names the assistant in a new thread's header
         self._glm = glm
         self._slack = slack  # handed to the workspace ports, not called here
         # The reply strategies' client: no 429 retry of its own, the budgets handle those
@@ -122,7 +128,8 @@ class Conversations:
         self.instance_id = instance_id
         self.executor = executor or KeyedSerialExecutor()
         self._people = UserDirectory(slack)
-        self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy)
+        self.meter = meter  # counts every answered turn's tokens (and checks quotas)
+        self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy, meter=meter)
         self._auth_error_logged = False
         self._running: dict[str, RunningTurn] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()  # overload notices in flight
@@ -175,7 +182,14 @@ class Conversations:
         decision = await self.gate.admit(route)
         if isinstance(decision, Refusal):
             self._refused(decision)
-            if not decision.quiet:
+            if decision.private and route.channel_type != "im":
+                await self._notices.whisper(
+                    channel_id=route.channel_id,
+                    thread_ts=route.thread_ts,
+                    user_id=route.user_id,
+                    text=decision.text,
+                )
+            elif not decision.quiet:
                 await self._post(route, decision.text)
             return
         await self._turn(decision, thread)
@@ -336,15 +350,33 @@ class Conversations:
         except asyncio.CancelledError:  # shutdown past its grace period: say so, offer Retry
             outcome.status = "interrupted"
             outcome.notices.append(t("interrupted", lang))
-            await asyncio.shield(self._finish(view, reply_id, outcome, retry=True))
+            tally = self._tally(route, ask, outcome)
+            await asyncio.shield(self._finish(view, reply_id, outcome, retry=True, tally=tally))
             raise
         except Exception:
             log.exception("turn %s failed", turn_id)
             outcome.status = "failed"
             outcome.notices.append(t("internal_error", lang, ref=turn_id[:8]))
         await self._publish_outputs(route, view)
-        await self._finish(view, reply_id, outcome)
+        await self._finish(view, reply_id, outcome, tally=self._tally(route, ask, outcome))
         self._observe(view, outcome, started)
+
+    def _tally(self, route: Route, ask: _Ask, outcome: TurnOutcome) -> Sequence[Executable]:
+        """The statements that add this turn's GLM-reported tokens to the month's usage; run
+        in the transaction that records the outcome (no usage reported: nothing)."""
+        if self.meter is None or outcome.usage is None:
+            return ()
+        return self.meter.tally(
+            TurnUsage(
+                team_id=route.team_id,
+                enterprise_id=getattr(route, "enterprise_id", None),  # set once OAuth lands
+                user_id=route.user_id,
+                channel_id=route.channel_id,
+                assistant_id=ask.thread.assistant_id,
+                prompt_tokens=outcome.usage.prompt_tokens,
+                completion_tokens=outcome.usage.completion_tokens,
+            )
+        )
 
     async def _prepare(
         self, route: Route, thread: ThreadRecord | None, prompt: str | None, lang: Lang
@@ -402,7 +434,7 @@ class Conversations:
         async def remember(ts: list[str]) -> None:
             await self._repo.set_reply_messages(reply_id, ts)
 
-        agent = agent_by_id(ask.thread.assistant_id)
+        agent = self.catalogue.by_id(ask.thread.assistant_id)
         target = ReplyTarget(
             team_id=route.team_id,
             channel_id=route.channel_id,
@@ -544,7 +576,13 @@ class Conversations:
         log.warning("turn %s: upstream error %s", turn_id, exc)
 
     async def _finish(
-        self, streamer: ReplyView, reply_id: int, outcome: TurnOutcome, *, retry: bool = False
+        self,
+        streamer: ReplyView,
+        reply_id: int,
+        outcome: TurnOutcome,
+        *,
+        retry: bool = False,
+        tally: Sequence[Executable] = (),
     ) -> None:
         notice = "\n".join(outcome.notices) or None
         retry = retry or outcome.offer_retry
@@ -563,6 +601,7 @@ class Conversations:
                 error_code=outcome.error_code,
                 prompt_tokens=usage.prompt_tokens if usage else None,
                 completion_tokens=usage.completion_tokens if usage else None,
+                also=tally,
             )
         except SQLAlchemyError as exc:
             log.error("could not record the outcome of reply %s: %s", reply_id, type(exc).__name__)

@@ -36,6 +36,12 @@ class Metrics:
             ["rating"],
             registry=r,
         )
+        self.tokens = Counter(
+            "glm_bot_tokens",
+            "Tokens GLM reported for finished answers, by kind (prompt/completion) and assistant",
+            ["kind", "assistant"],
+            registry=r,
+        )
         self.budget_transactions = Counter(
             "glm_bot_slack_budget_transactions",
             "Transactions on the shared Slack budget store",

@@ -366,3 +366,70 @@ def lang_from_locale(locale: str | None, default: Lang = "en") -> Lang:
     if prefix == "en":
         return "en"
     return default
+
+
+# Usage and quotas (issue 16). Numbers arrive formatted (bot/usage/format.py).
+USAGE_TEXTS: dict[str, dict[Lang, str]] = {
+    "quota_user": {
+        "en": ":bar_chart: You have used {used} tokens this month; your monthly limit is "
+        "{limit}. It resets on {reset}. I did not send this question to GLM.",
+        "zh": ":bar_chart: 你本月已使用 {used} 个 token，每月上限为 {limit}。"
+        "额度将于 {reset}重置。这个问题没有发送给 GLM。",
+    },
+    "quota_workspace": {
+        "en": ":bar_chart: This workspace has used {used} tokens this month; its monthly limit "
+        "is {limit}. It resets on {reset}. I did not send this question to GLM.",
+        "zh": ":bar_chart: 本工作区本月已使用 {used} 个 token，每月上限为 {limit}。"
+        "额度将于 {reset}重置。这个问题没有发送给 GLM。",
+    },
+    # The App Home tab (bot/surface/home.py)
+    "home.title": {"en": "Your GLM usage · {month}", "zh": "你的 GLM 用量 · {month}"},
+    "home.you": {
+        "en": "You have used *{total}* tokens in {month}: {prompt} prompt + {completion} "
+        "completion, over {turns} answers.",
+        "zh": "你在{month}已使用 *{total}* 个 token：提问 {prompt} + 回答 {completion}，"
+        "共 {turns} 次回答。",
+    },
+    "home.quota": {
+        "en": "Your monthly limit is {limit} tokens ({percent}% used); it resets on {reset}.",
+        "zh": "你的每月上限是 {limit} 个 token（已用 {percent}%），将于 {reset}重置。",
+    },
+    "home.no_quota": {
+        "en": "There is no monthly limit on your usage.",
+        "zh": "你的用量没有每月上限。",
+    },
+    "home.quota_exempt": {
+        "en": "As one of the bot's admins you have no personal monthly limit.",
+        "zh": "作为机器人管理员，你没有个人每月上限。",
+    },
+    "home.workspace_quota": {
+        "en": "The workspace's monthly limit is {limit} tokens ({percent}% used); it resets on "
+        "{reset}.",
+        "zh": "本工作区的每月上限是 {limit} 个 token（已用 {percent}%），将于 {reset}重置。",
+    },
+    "home.assistant": {
+        "en": "Your DM with me uses *{agent}*. To switch, type `/glm-agent` in that DM "
+        "(`/glm-agent list` shows all {count}); a channel's assistant is switched the same way "
+        "in the channel.",
+        "zh": "你和我的私信使用 *{agent}*。在私信里输入 `/glm-agent` 即可切换"
+        "（`/glm-agent list` 列出全部 {count} 个）；频道的智能体在频道里用同样方式切换。",
+    },
+    "home.admin_title": {"en": "Workspace · {month}", "zh": "工作区 · {month}"},
+    "home.admin_total": {
+        "en": "*{total}* tokens ({prompt} prompt + {completion} completion) over {turns} answers.",
+        "zh": "*{total}* 个 token（提问 {prompt} + 回答 {completion}），共 {turns} 次回答。",
+    },
+    "home.by_assistant": {"en": "*By assistant*", "zh": "*按智能体*"},
+    "home.top_channels": {"en": "*Top channels*", "zh": "*用量最多的频道*"},
+    "home.line": {
+        "en": "• {name} — {total} tokens ({turns} answers)",
+        "zh": "• {name} — {total} 个 token（{turns} 次回答）",
+    },
+    "home.nothing": {"en": "_Nothing yet this month._", "zh": "_本月还没有用量。_"},
+    "home.footer": {
+        "en": "Tokens as GLM reported them for finished answers; months are calendar months "
+        "in UTC.",
+        "zh": "数字为 GLM 为已完成回答报告的 token 数；按 UTC 自然月统计。",
+    },
+}
+TEXTS.update(USAGE_TEXTS)

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.app import Bot, build_bot, build_web_app
 from bot.concurrency import Job, KeyedSerialExecutor
 from bot.config import load_settings
+from bot.usage.month import Clock, system_clock
 from tests.fakes import FakeGLM, FakeSlack, SlackSender
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -121,9 +122,10 @@ class CountingExecutor(KeyedSerialExecutor):
 class RunningBot:
     """The real bot on a loopback port, plus a client that signs requests like Slack."""
 
-    def __init__(self, **executor_bounds: int) -> None:
+    def __init__(self, *, clock: Clock = system_clock, **executor_bounds: int) -> None:
         self._bounds = executor_bounds  # max_per_key / max_total, as an embedding may set them
         self.bot: Bot
+        self.clock = clock  # which calendar month usage counts in (build_bot's clock)
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -131,7 +133,7 @@ class RunningBot:
 
     async def start(self) -> RunningBot:
         self.executor = CountingExecutor(**self._bounds)
-        self.bot = build_bot(load_settings(), executor=self.executor)
+        self.bot = build_bot(load_settings(), executor=self.executor, clock=self.clock)
         self._runner = web.AppRunner(build_web_app(self.bot), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

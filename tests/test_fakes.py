@@ -531,3 +531,28 @@ async def test_slack_native_streams_refuse_and_expire_like_slack(slack: FakeSlac
         await c.chat_appendStream(channel="C0001", ts=live["ts"], markdown_text="c")
     assert err.value.response["error"] == "message_not_in_streaming_state"
     assert slack.message("C0001", live["ts"]).text == "ab"
+
+
+async def test_slack_views_publish_checks_the_view_like_slack(slack: FakeSlack) -> None:
+    web_client = client(slack)
+    good = {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+    }
+    published = await web_client.views_publish(user_id="U0001", view=good)
+    assert published["view"]["type"] == "home" and slack.home_views["U0001"] == good
+    too_long = {
+        "type": "home",
+        "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
+    }
+    for bad, error in (
+        (too_long, "invalid_arguments"),
+        ({"type": "modal", "blocks": good["blocks"]}, "invalid_arguments"),
+        ({"type": "home", "blocks": []}, "invalid_arguments"),
+    ):
+        with pytest.raises(SlackApiError) as caught:
+            await web_client.views_publish(user_id="U0001", view=bad)
+        assert caught.value.response["error"] == error
+    with pytest.raises(SlackApiError) as caught:
+        await web_client.views_publish(user_id="U0404", view=good)
+    assert caught.value.response["error"] == "not_found"

@@ -92,3 +92,10 @@ def test_schema_limits_default_prompts_to_four() -> None:
     }
     broken = {**MANIFEST, "features": features}
     assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(broken))
+
+
+def test_home_tab() -> None:
+    """The Home tab (usage and quotas) is enabled and its event and locale lookups allowed."""
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert "users:read" in MANIFEST["oauth_config"]["scopes"]["bot"]

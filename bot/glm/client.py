@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,14 +309,15 @@ class GLMClient:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise GLMConnectionError(type(exc).__name__) from exc
 
-    async def list_assistants(self) -> dict[str, Any]:
-        """``POST /assistant/list``: a cheap authenticated call for ``python -m bot check``."""
+    async def list_assistants(self, assistant_ids: Sequence[str] = ()) -> dict[str, Any]:
+        """``POST /assistant/list`` (all, or the given ids): names and starter prompts, and a
+        cheap authenticated call for ``python -m bot check``."""
         await self.start()
         assert self._session is not None
         try:
             async with self._session.post(
                 f"{self._base_url}/assistant/list",
-                json={"assistant_id_list": []},
+                json={"assistant_id_list": list(assistant_ids)},
                 headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=self._timeouts.connect + 20),
             ) as response:

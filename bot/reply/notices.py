@@ -26,6 +26,15 @@ class ThreadNotices:
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not post in %s: %s", channel_id, _reason(exc))
 
+    async def whisper(self, *, channel_id: str, thread_ts: str, user_id: str, text: str) -> None:
+        """A line only ``user_id`` sees (ephemeral), under the thread it concerns."""
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel_id, user=user_id, thread_ts=thread_ts, text=text
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not tell %s privately in %s: %s", user_id, channel_id, _reason(exc))
+
     async def status(self, *, channel_id: str, thread_ts: str, text: str) -> None:
         try:
             await self._client.assistant_threads_setStatus(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.action_ids import SELECT_ACTION_ID
-from bot.agents import OFFICIAL_AGENTS, Agent, Resolution
+from bot.agents import OFFICIAL_CATALOGUE, Agent, Catalogue, Resolution
 from bot.reply.render import escape_mrkdwn
 from bot.texts import Lang, t
 
@@ -23,6 +23,8 @@ PICKER_BLOCK_ID = "glm_agent_picker"
 
 # Block Kit limits: option text/description are plain_text of at most 75 characters.
 _OPTION_TEXT_MAX = 75
+# A section block's text holds at most 3,000 characters; a long catalogue takes several.
+_SECTION_TEXT_MAX = 3000
 # Echoed selectors are clipped so a pasted essay does not become the reply.
 _ECHO_MAX = 60
 
@@ -55,7 +57,7 @@ def _scope(channel_id: str, lang: Lang = "en") -> str:
 
 def _label(agent: Agent, lang: Lang = "en") -> str:
     """Bold name plus the handle people can type: ``*AI画图（官方） · AI drawing* (`drawing`)``."""
-    if agent.custom:
+    if agent.custom and not agent.named:
         return t("agent.custom_label", lang, id=agent.assistant_id)
     return f"*{escape_mrkdwn(agent.display_name)}* (`{agent.short_name}`)"
 
@@ -71,12 +73,13 @@ def _candidate(agent: Agent) -> str:
     return f"{agent.number}. {escape_mrkdwn(agent.official_name)} (`{agent.short_name}`)"
 
 
-def catalogue_text(lang: Lang = "en") -> str:
-    """The twelve official assistants, one mrkdwn line each: number, name, handle, what it does."""
+def catalogue_text(lang: Lang = "en", *, catalogue: Catalogue = OFFICIAL_CATALOGUE) -> str:
+    """The assistants (twelve official, then the workspace's own), one mrkdwn line each:
+    number, name, handle, what it does."""
     return "\n".join(
         f"*{agent.number}.* {escape_mrkdwn(agent.official_name)} · `{agent.short_name}` — "
         f"{escape_mrkdwn(agent.description_zh if lang == 'zh' else agent.description_en)}"
-        for agent in OFFICIAL_AGENTS
+        for agent in catalogue.agents
     )
 
 
@@ -92,13 +95,15 @@ def _current_line(current: Agent, channel_id: str, default: Agent, lang: Lang = 
     )
 
 
-def _usage_lines(default: Agent, lang: Lang = "en") -> list[str]:
+def _usage_lines(
+    default: Agent, lang: Lang = "en", catalogue: Catalogue = OFFICIAL_CATALOGUE
+) -> list[str]:
     """The command forms, shared by help and error replies."""
     return t(
         "agent.usage",
         lang,
         cmd=AGENT_COMMAND,
-        count=len(OFFICIAL_AGENTS),
+        count=len(catalogue.agents),
         default=escape_mrkdwn(default.display_name),
     ).split("\n")
 
@@ -127,12 +132,17 @@ def _option(agent: Agent) -> JSON:
 
 
 def picker_blocks(
-    current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en"
+    current: Agent,
+    *,
+    channel_id: str,
+    default: Agent,
+    lang: Lang = "en",
+    catalogue: Catalogue = OFFICIAL_CATALOGUE,
 ) -> list[JSON]:
     """The ephemeral picker: current assistant with a select menu, the catalogue, a usage hint.
 
-    ``initial_option`` must equal one of the options exactly, so it is set only for official
-    agents; a custom current agent is described in the text instead.
+    ``initial_option`` must equal one of the options exactly, so it is set only for agents in
+    the catalogue; an unnamed custom current agent is described in the text instead.
     """
     select: JSON = {
         "type": "static_select",
@@ -142,9 +152,9 @@ def picker_blocks(
             "text": t("agent.picker_placeholder", lang),
             "emoji": True,
         },
-        "options": [_option(agent) for agent in OFFICIAL_AGENTS],
+        "options": [_option(agent) for agent in catalogue.agents],
     }
-    if not current.custom:
+    if current in catalogue.agents:
         select["initial_option"] = _option(current)
     return [
         {
@@ -156,7 +166,10 @@ def picker_blocks(
             },
             "accessory": select,
         },
-        {"type": "section", "text": {"type": "mrkdwn", "text": catalogue_text(lang)}},
+        *(
+            {"type": "section", "text": {"type": "mrkdwn", "text": part}}
+            for part in _parts(catalogue_text(lang, catalogue=catalogue))
+        ),
         {
             "type": "context",
             "elements": [
@@ -169,32 +182,57 @@ def picker_blocks(
     ]
 
 
+def _parts(text: str, limit: int = _SECTION_TEXT_MAX) -> list[str]:
+    """Whole lines of ``text`` grouped into pieces Slack takes as one section's text."""
+    parts: list[str] = []
+    for line in text.split("\n"):
+        if parts and len(parts[-1]) + 1 + len(line) <= limit:
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line[:limit])
+    return parts
+
+
 def _keep_line(lang: Lang) -> str:
     return t("agent.keep", lang)
 
 
-def help_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
+def help_text(
+    current: Agent,
+    *,
+    channel_id: str,
+    default: Agent,
+    lang: Lang = "en",
+    catalogue: Catalogue = OFFICIAL_CATALOGUE,
+) -> str:
     """Usage, scope rules and the catalogue: everything ``/glm-agent help`` should answer."""
     return "\n".join(
         [
             t("agent.help_intro", lang, cmd=AGENT_COMMAND, scope=_scope(channel_id, lang)),
             _current_line(current, channel_id, default, lang),
             "",
-            *_usage_lines(default, lang),
+            *_usage_lines(default, lang, catalogue),
             "",
             t("agent.catalogue_heading", lang),
-            catalogue_text(lang),
+            catalogue_text(lang, catalogue=catalogue),
         ]
     )
 
 
-def list_text(current: Agent, *, channel_id: str, default: Agent, lang: Lang = "en") -> str:
+def list_text(
+    current: Agent,
+    *,
+    channel_id: str,
+    default: Agent,
+    lang: Lang = "en",
+    catalogue: Catalogue = OFFICIAL_CATALOGUE,
+) -> str:
     """The catalogue with the current choice on top."""
     return "\n".join(
         [
             _current_line(current, channel_id, default, lang),
             "",
-            catalogue_text(lang),
+            catalogue_text(lang, catalogue=catalogue),
             "",
             t("agent.switch_hint", lang, cmd=AGENT_COMMAND),
         ]
@@ -207,7 +245,7 @@ def confirmation_text(agent: Agent, *, channel_id: str, lang: Lang = "en") -> st
         t("agent.confirmed", lang, scope=_scope(channel_id, lang), label=_label(agent, lang)),
         _keep_line(lang),
     ]
-    if agent.custom:
+    if agent.custom and not agent.named:
         lines.append(t("agent.custom_note", lang))
     return "\n".join(lines)
 
@@ -221,7 +259,13 @@ def reset_text(default: Agent, *, channel_id: str, lang: Lang = "en") -> str:
     return f"{head}\n{_keep_line(lang)}"
 
 
-def no_match_text(selector: str, resolution: Resolution, lang: Lang = "en") -> str:
+def no_match_text(
+    selector: str,
+    resolution: Resolution,
+    lang: Lang = "en",
+    *,
+    catalogue: Catalogue = OFFICIAL_CATALOGUE,
+) -> str:
     """Why a selector did not pick exactly one assistant, with the closest candidates."""
     shown = _echo(selector)
     tail = ""
@@ -236,7 +280,7 @@ def no_match_text(selector: str, resolution: Resolution, lang: Lang = "en") -> s
     if tail:
         lines.append(tail)
     lines.append(
-        t("agent.nothing_changed_list", lang, cmd=AGENT_COMMAND, count=len(OFFICIAL_AGENTS))
+        t("agent.nothing_changed_list", lang, cmd=AGENT_COMMAND, count=len(catalogue.agents))
     )
     return "\n".join(lines)
 

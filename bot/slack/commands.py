@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.action_ids import SELECT_ACTION_ID
-from bot.agents import Agent, agent_by_id, is_assistant_id, resolve_agent
+from bot.agents import OFFICIAL_CATALOGUE, Agent, Catalogue, is_assistant_id
 from bot.slack.agent_messages import (
     AGENT_COMMAND,
     Answer,
@@ -67,10 +67,15 @@ class AgentSettings:
     """The per-channel assistant choice on top of the repository, with the configured default."""
 
     def __init__(
-        self, repo: Repository, default_assistant_id: str, admins: frozenset[str] = frozenset()
+        self,
+        repo: Repository,
+        default_assistant_id: str,
+        admins: frozenset[str] = frozenset(),
+        catalogue: Catalogue = OFFICIAL_CATALOGUE,
     ) -> None:
         self._repo = repo
-        self.default = agent_by_id(default_assistant_id)
+        self.catalogue = catalogue  # the official assistants and the workspace's named ones
+        self.default = catalogue.by_id(default_assistant_id)
         self._admins = admins
 
     def may_change(self, user_id: str) -> bool:
@@ -83,7 +88,7 @@ class AgentSettings:
         if stored is None:
             return self.default
         try:
-            return agent_by_id(stored)
+            return self.catalogue.by_id(stored)
         except ValueError:  # a row written by hand; threads would still use it verbatim
             log.warning("channel %s/%s has a malformed assistant id", team_id, channel_id)
             return self.default
@@ -123,22 +128,33 @@ async def answer_command(
             return Answer(not_permitted_text(lang))
         await settings.choose(team_id, channel_id, None, user_id)
         return Answer(reset_text(default, channel_id=channel_id, lang=lang))
+    catalogue = settings.catalogue
     if word in _HELP_WORDS:
         current = await settings.current(team_id, channel_id)
-        return Answer(help_text(current, channel_id=channel_id, default=default, lang=lang))
+        return Answer(
+            help_text(
+                current, channel_id=channel_id, default=default, lang=lang, catalogue=catalogue
+            )
+        )
     if word in _LIST_WORDS:
         current = await settings.current(team_id, channel_id)
-        return Answer(list_text(current, channel_id=channel_id, default=default, lang=lang))
+        return Answer(
+            list_text(
+                current, channel_id=channel_id, default=default, lang=lang, catalogue=catalogue
+            )
+        )
 
-    resolution = resolve_agent(selector) if selector else None
+    resolution = catalogue.resolve(selector) if selector else None
     if resolution is None or resolution.reason == "empty":
         current = await settings.current(team_id, channel_id)
         return Answer(
             picker_text(current, channel_id=channel_id, default=default, lang=lang),
-            blocks=picker_blocks(current, channel_id=channel_id, default=default, lang=lang),
+            blocks=picker_blocks(
+                current, channel_id=channel_id, default=default, lang=lang, catalogue=catalogue
+            ),
         )
     if resolution.agent is None:
-        return Answer(no_match_text(selector, resolution, lang))
+        return Answer(no_match_text(selector, resolution, lang, catalogue=catalogue))
     if not settings.may_change(user_id):
         return Answer(not_permitted_text(lang))
     await settings.choose(team_id, channel_id, resolution.agent, user_id)
@@ -159,7 +175,7 @@ async def answer_selection(
         return Answer(invalid_selection_text(lang))
     if not settings.may_change(user_id):
         return Answer(not_permitted_text(lang))
-    agent = agent_by_id(value)
+    agent = settings.catalogue.by_id(value)
     await settings.choose(team_id, channel_id, agent, user_id)
     return Answer(confirmation_text(agent, channel_id=channel_id, lang=lang), replace_original=True)
 
@@ -276,13 +292,14 @@ def register_agent_command(
     default_assistant_id: str,
     language: Language = _english,
     admins: frozenset[str] = frozenset(),
+    catalogue: Catalogue = OFFICIAL_CATALOGUE,
 ) -> None:
     """Register ``/glm-agent`` and its picker action on ``app``.
 
     Both listeners ack before touching the database, so Slack gets its 200 within the 3 s
     window whatever the database does, then answer through ``response_url``.
     """
-    settings = AgentSettings(repo, default_assistant_id, admins)
+    settings = AgentSettings(repo, default_assistant_id, admins, catalogue)
 
     @app.command(AGENT_COMMAND)
     async def agent_command(ack: AsyncAck, command: JSON, respond: AsyncRespond) -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -182,3 +192,22 @@ class SlackBudget(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float)
+
+
+class UsageMonth(Base):
+    """Tokens GLM reported, summed per workspace, calendar month (UTC, ``YYYY-MM``), person,
+    channel and assistant; ``*`` in the last three marks a rollup row (see 0012_usage)."""
+
+    __tablename__ = "usage_monthly"
+    __table_args__ = (Index("ix_usage_monthly_enterprise", "enterprise_id", "month"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    assistant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    turns: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

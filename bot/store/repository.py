@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, or_, select, true, update
+from sqlalchemy import Executable, delete, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -313,8 +313,13 @@ class Repository:
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
         finished_at: datetime | None = None,
+        also: Sequence[Executable] = (),
     ) -> None:
+        """Record how a reply ended; ``also`` runs in the same transaction (the turn's usage
+        tally: one commit per turn instead of two)."""
         async with self._session.begin() as session:
+            for statement in also:
+                await session.execute(statement)
             await session.execute(
                 update(Reply)
                 .where(Reply.id == reply_id)

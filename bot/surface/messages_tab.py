@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.agents import OFFICIAL_CATALOGUE, Catalogue
 from bot.store.repository import Repository
 from bot.store.surface import SurfaceStore, ViewRecord
 from bot.surface.context import ContextChanged, TabOpened, parse_context_changed, parse_tab_opened
@@ -42,7 +43,9 @@ class MessagesTab:
         language: Callable[[str], Awaitable[Lang]],
         default_assistant_id: str,
         clock: Callable[[], float] = time.monotonic,
+        catalogue: Catalogue = OFFICIAL_CATALOGUE,
     ) -> None:
+        self._catalogue = catalogue
         self._slack = slack
         self._repo = repo
         self._store = store
@@ -90,6 +93,7 @@ class MessagesTab:
             lang,
             upstream=await self._starters.get(assistant_id),
             summarise_channel=view.channel_name if view else None,
+            catalogue=self._catalogue,
         )
         try:
             await self._slack.assistant_threads_setSuggestedPrompts(

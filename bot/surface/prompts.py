@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.agents import Agent, agent_by_id, is_assistant_id
+from bot.agents import OFFICIAL_CATALOGUE, Agent, Catalogue, is_assistant_id
 from bot.texts import Lang, t
 
 MAX_PROMPTS = 4  # Slack's limit (setSuggestedPrompts, agent_view.suggested_prompts)
@@ -293,13 +293,14 @@ def prompt_set(
     *,
     upstream: Sequence[str] = (),
     summarise_channel: str | None = None,
+    catalogue: Catalogue = OFFICIAL_CATALOGUE,
 ) -> PromptSet:
     """The prompts to show for a DM that uses ``assistant_id``."""
     prompts = list(starter_prompts(assistant_id, lang, upstream))
     if summarise_channel:
         prompts.insert(0, summarise_prompt(summarise_channel, lang))
-    agent = _agent(assistant_id)
-    if agent is None or agent.custom:
+    agent = _agent(assistant_id, catalogue)
+    if agent is None or (agent.custom and not agent.named):
         title = t("prompts_title_generic", lang)
     else:
         name = agent.chinese_name if lang == "zh" else agent.title_en
@@ -307,8 +308,8 @@ def prompt_set(
     return PromptSet(title, tuple(prompts[:MAX_PROMPTS]))
 
 
-def _agent(assistant_id: str) -> Agent | None:
+def _agent(assistant_id: str, catalogue: Catalogue) -> Agent | None:
     try:
-        return agent_by_id(assistant_id)
+        return catalogue.by_id(assistant_id)
     except ValueError:
         return None

@@ -263,6 +263,8 @@ class FakeGLM(GLMFilesMixin):
         self.other_requests: list[GLMRequest] = []
         # ``starter_prompts`` that /assistant/list reports per assistant id (default: none).
         self.starter_prompts: dict[str, list[str]] = {}
+        # The account's own agents (id → name), made on BigModel's agent platform.
+        self.custom_assistants: dict[str, str] = {}
         self.streams: list[GLMStream] = []
         self.conversations: dict[str, list[JSON]] = {}
         self._conv_meta: dict[str, _Conversation] = {}
@@ -642,8 +644,16 @@ class FakeGLM(GLMFilesMixin):
         auth = self._check_auth(request)
         if auth is not None:
             return await self._finish(req, _json_error(*auth))
+        # The listing names each wanted id GLM knows (the 12 official ones and the account's
+        # own) and leaves out the others; an empty list means all of them. How BigModel treats
+        # an account's own agents here is undocumented (glm-assistant-api §9): this is the
+        # reading under which a client that names the ids it wants is always right.
         wanted = req.body.get("assistant_id_list") or []
-        data = [_assistant_info(*a) for a in OFFICIAL_ASSISTANTS if not wanted or a[0] in wanted]
+        known = [
+            *OFFICIAL_ASSISTANTS,
+            *((aid, name, "", []) for aid, name in self.custom_assistants.items()),
+        ]
+        data = [_assistant_info(*a) for a in known if not wanted or a[0] in wanted]
         for item in data:
             item["starter_prompts"] = list(self.starter_prompts.get(item["assistant_id"], []))
         body = {"success": True, "code": 200, "msg": "操作成功", "data": data}

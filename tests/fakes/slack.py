@@ -174,6 +174,8 @@ class FakeSlack(SlackFilesMixin):
         self.rate_limited: Counter[str] = Counter()
         # Agent surface (Messages tab): prompts per DM channel, titles per (channel, thread).
         self.suggested_prompts: dict[str, JSON] = {}
+        # App Home: the view each person's Home tab shows (views.publish), by user id.
+        self.home_views: dict[str, JSON] = {}
         # Native streams: Slack closes them on its own after idle time or a lifetime (None: never).
         self.stream_idle_timeout: float | None = None
         self.stream_lifetime: float | None = None
@@ -252,6 +254,7 @@ class FakeSlack(SlackFilesMixin):
         tz: str = "America/Los_Angeles",
         locale: str = "en-US",
         is_bot: bool = False,
+        is_admin: bool = False,
     ) -> JSON:
         name = name or user_id.lower()
         real_name = real_name or name.title()
@@ -265,6 +268,8 @@ class FakeSlack(SlackFilesMixin):
             "tz_label": tz,
             "tz_offset": 0,
             "is_bot": is_bot,
+            "is_admin": is_admin,
+            "is_owner": False,
             "locale": locale,
             "profile": {
                 "real_name": real_name,
@@ -844,6 +849,32 @@ class FakeSlack(SlackFilesMixin):
         self.suggested_prompts[str(channel)] = {"title": args.get("title"), "prompts": prompts}
         return {"ok": True}
 
+    def _m_views_publish(self, args: JSON) -> JSON:
+        """``views.publish`` (docs.slack.dev/reference/methods/views.publish): a ``home`` view
+        for ``user_id``. The view is checked with slack_sdk's own Block Kit models (block count
+        1–100, text lengths, …) as Slack checks it; a bad one gets Slack's
+        ``invalid_arguments`` with the reason in ``response_metadata.messages``."""
+        user, view = args.get("user_id"), args.get("view")
+        if isinstance(view, str):
+            with contextlib.suppress(ValueError):
+                view = json.loads(view)
+        if not user or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if str(user) not in self.users:
+            return {"ok": False, "error": "not_found"}
+        problem = _view_problem(view)
+        if problem is not None:
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [f"[ERROR] {problem}"]},
+            }
+        self.home_views[str(user)] = view
+        return {
+            "ok": True,
+            "view": {"id": f"V{uuid.uuid4().hex[:10].upper()}", "team_id": self.team_id, **view},
+        }
+
     def _m_set_title(self, args: JSON) -> JSON:
         channel, thread_ts, title = args.get("channel_id"), args.get("thread_ts"), args.get("title")
         if not channel or not thread_ts or not title:
@@ -887,7 +918,27 @@ _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "assistant.threads.setSuggestedPrompts": FakeSlack._m_set_suggested_prompts,
     "assistant.threads.setTitle": FakeSlack._m_set_title,
     "conversations.history": FakeSlack._m_history,
+    "views.publish": FakeSlack._m_views_publish,
 }
+
+
+def _view_problem(view: JSON) -> str | None:
+    """Why Slack would refuse this Home view, or None (slack_sdk's models do the checking)."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.views import View
+
+    if view.get("type") != "home":
+        return "views.publish takes only views of type home [json-pointer:/view/type]"
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not all(
+        isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
+    ):
+        return "blocks must be a list of blocks [json-pointer:/view/blocks]"
+    try:
+        View(**view).to_dict()
+    except (SlackObjectFormationError, TypeError, ValueError) as exc:
+        return f"{exc} [json-pointer:/view]"
+    return None
 
 
 def _bad_context_actions(blocks: Any) -> bool:

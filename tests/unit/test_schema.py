@@ -29,6 +29,7 @@ TABLES = {
     "slack_budgets",
     "threads",
     "turn_tickets",
+    "usage_monthly",
     "thread_leases",
     "thread_files",
     "view_contexts",

@@ -1,0 +1,1 @@
+"""What the bot costs: tokens GLM reported, counted per month, bounded by quotas."""
