@@ -25,6 +25,11 @@ from bot.conversations import Conversations
 from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.metrics import Metrics
+from bot.oauth.authorize import fill_team
+from bot.oauth.crypto import TokenDecryptError
+from bot.oauth.leaving import register_departures
+from bot.oauth.setup import OAuth, build_oauth
+from bot.oauth.workspace import current_bot_user_id
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
 from bot.reply.choose import ReplyChooser
@@ -73,6 +78,7 @@ class Bot:
     files: FileService
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: GuardedSocketModeHandler | None = None
+    oauth: OAuth | None = None  # OAuth mode: installations, per-workspace tokens, install routes
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -99,10 +105,16 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             max_delay=settings.glm_retry_max_delay,
         ),
     )
-    slack = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_base_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    metrics = Metrics()
+    oauth = build_oauth(settings, engine, metrics.registry) if settings.oauth_mode else None
+    slack: AsyncWebClient = (
+        oauth.client
+        if oauth is not None
+        else AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_base_url,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+        )
     )
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -113,10 +125,16 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         signing_secret=signing_secret or "unused-in-socket-mode",
         request_verification_enabled=not settings.socket_mode,
         ignoring_self_events_enabled=True,
+        **_oauth_options(oauth),
     )
     identity = BotIdentity()
-    files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
-    metrics = Metrics()
+    files = FileService.from_settings(
+        settings,
+        repo=repo,
+        glm=glm,
+        slack=slack,
+        token=oauth.current_token if oauth is not None else None,
+    )
     # A little under Slack's rate: our clock and Slack's differ by each call's network
     # delay, so a bucket refilled exactly at the limit still collects the odd 429.
     budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
@@ -152,7 +170,7 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             post_burst=settings.slack_post_burst,
         ),
         streamer_config=StreamerConfig(edit_interval=settings.stream_edit_interval),
-        bot_user_id=lambda: identity.user_id,
+        bot_user_id=lambda: identity.user_id or current_bot_user_id(),
         instance_id=uuid.uuid4().hex[:16],
         files=files,
     )
@@ -165,6 +183,8 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
         admins=parse_id_list(settings.agent_admin_user_ids),
     )
     register_reply_actions(bolt, repo=repo, conversations=conversations)
+    if oauth is not None:
+        register_departures(bolt, oauth.departures)
     _wire_agent_surface(bolt, settings, slack, repo, glm, engine, conversations, identity)
     if settings.stream_mode != "edit":
         conversations.replies = ReplyChooser(
@@ -173,7 +193,16 @@ def build_bot(settings: Settings, *, executor: KeyedSerialExecutor | None = None
             budgets=stream_budgets(conversations.budgets),
             edit_interval=settings.stream_edit_interval,
         )
-    return Bot(settings, engine, repo, glm, slack, bolt, conversations, files, identity)
+    return Bot(
+        settings, engine, repo, glm, slack, bolt, conversations, files, identity, oauth=oauth
+    )
+
+
+def _oauth_options(oauth: OAuth | None) -> dict[str, Any]:
+    """Bolt's multi-workspace options: the install routes, our authorisation, the org's team."""
+    if oauth is None:
+        return {}
+    return {"oauth_flow": oauth.flow, "authorize": oauth.authorize, "before_authorize": fill_team}
 
 
 def _wire_agent_surface(
@@ -207,7 +236,10 @@ def _wire_agent_surface(
         ),
     )
     conversations.surface = DMSurface(
-        slack=slack, store=store, people=UserDirectory(slack), bot_user_id=lambda: identity.user_id
+        slack=slack,
+        store=store,
+        people=UserDirectory(slack),
+        bot_user_id=lambda: identity.user_id or current_bot_user_id(),
     )
 
 
@@ -232,6 +264,9 @@ async def start_bot(bot: Bot) -> None:
         await upgrade_to_head(bot.engine)
     except MigrationLockTimeout as exc:
         raise StartupError(f"schema upgrade not possible: {exc}") from None
+    if bot.oauth is not None:
+        await _start_oauth(bot, bot.oauth)
+        return
     try:
         auth = await bot.slack.auth_test()
     except SlackApiError as exc:
@@ -245,6 +280,30 @@ async def start_bot(bot: Bot) -> None:
         ) from None
     bot.identity.user_id = auth.get("user_id")
     bot.identity.team_id = auth.get("team_id")
+    await _start_serving(bot)
+    log.info(
+        "ready as %s (team %s), %s mode",
+        bot.identity.user_id,
+        bot.identity.team_id,
+        "Socket" if bot.settings.socket_mode else "HTTP",
+    )
+
+
+async def _start_oauth(bot: Bot, oauth: OAuth) -> None:
+    """OAuth mode: no token to check at start; the stored ones must be readable."""
+    try:
+        await oauth.verify_key()
+    except TokenDecryptError as exc:
+        raise StartupError(str(exc)) from None
+    count = await oauth.count()
+    await _start_serving(bot)
+    log.info(
+        "ready in OAuth mode, installed in %d workspace(s)/org(s); install at /slack/install",
+        count,
+    )
+
+
+async def _start_serving(bot: Bot) -> None:
     await bot.glm.start()
     await bot.repo.heartbeat(bot.instance_id)
     bot.background.append(asyncio.create_task(_housekeeping(bot), name="housekeeping"))
@@ -257,12 +316,6 @@ async def start_bot(bot: Bot) -> None:
             web_client=bot.slack,
         )
         await bot.socket_handler.connect_async()
-    log.info(
-        "ready as %s (team %s), %s mode",
-        bot.identity.user_id,
-        bot.identity.team_id,
-        "Socket" if bot.settings.socket_mode else "HTTP",
-    )
 
 
 async def stop_bot(bot: Bot) -> None:
@@ -285,6 +338,8 @@ async def stop_bot(bot: Bot) -> None:
     session = getattr(bot.slack, "session", None)
     if session is not None:
         await session.close()
+    if bot.oauth is not None:
+        await bot.oauth.aclose()
 
 
 EVENT_RETENTION = timedelta(days=3)
@@ -304,7 +359,10 @@ async def _housekeeping(bot: Bot) -> None:
                 instance_id=bot.instance_id,
                 stale_after=interval * 3,
                 lang=bot.settings.default_language,
+                access_for=bot.oauth.access_for_team if bot.oauth is not None else None,
             )
+            if bot.oauth is not None:
+                await bot.oauth.count()  # the installations gauge of /metrics
             if loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 await bot.repo.prune_events(EVENT_RETENTION)

@@ -37,6 +37,8 @@ from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, 
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
+from bot.oauth.workspace import SlackAccess, current_access
+from bot.oauth.workspace import scope as workspace_scope
 from bot.policy import TurnPolicy
 from bot.reply.choose import ReplyChooser
 from bot.reply.edit import ReplyGone, ReplyStreamer, StreamerConfig
@@ -138,7 +140,8 @@ class Conversations:
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        self.executor.submit(key, lambda: self._guarded(route, event_id))
+        access = current_access()  # OAuth: the request's workspace, for every Slack call
+        self.executor.submit(key, lambda: _scoped(access, self._guarded(route, event_id)))
 
     async def _guarded(self, route: Route, event_id: str | None) -> None:
         """A database outage must not swallow the user's message silently."""
@@ -227,12 +230,13 @@ class Conversations:
         if not await self._repo.claim(f"retry:{reply.id}"):
             return "taken"  # somebody already pressed it
         key = (route.team_id, route.channel_id, route.thread_ts)
+        access = current_access()
 
         async def job() -> None:
             thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
-        self.executor.submit(key, job)
+        self.executor.submit(key, lambda: _scoped(access, job()))
         return "started"
 
     async def _turn(
@@ -613,6 +617,12 @@ class Conversations:
 
     async def _post(self, route: Route, text: str) -> None:
         await self._notices.post(channel_id=route.channel_id, thread_ts=route.thread_ts, text=text)
+
+
+async def _scoped(access: SlackAccess | None, work: Coroutine[Any, Any, None]) -> None:
+    """Run a job in the workspace scope it was submitted from (OAuth mode; None otherwise)."""
+    with workspace_scope(access):
+        await work
 
 
 def _rejects_conversation(exc: GLMBadRequest) -> bool:

@@ -182,3 +182,8 @@ class SlackBudget(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float)
+
+
+# The OAuth tables (slack_sdk's store definitions) live on this metadata too, so Alembic manages
+# them; imported last because they are built on ``Base``.
+from bot.oauth import tables as _oauth_tables  # noqa: E402, F401
