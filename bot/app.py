@@ -431,6 +431,9 @@ async def _time_slack_acks(request: web.Request, handler: Any) -> web.StreamResp
 async def metrics(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     m = bot.conversations.metrics
+    if bot.oauth is not None:  # the installations gauge, read when scraped
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(bot.oauth.count(), 5)
     return web.Response(body=m.render(), headers={"Content-Type": m.content_type})
 
 

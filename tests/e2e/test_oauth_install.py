@@ -1,0 +1,174 @@
+"""OAuth mode on one instance (SQLite): install through the real routes, answer each workspace
+with its own token, refuse bad installs clearly, forget a workspace that leaves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.store.db import make_engine
+from tests.conftest import RunningBot
+from tests.fakes import FakeGLM, FakeSlack, Reply
+from tests.oauth_helpers import (
+    ENCRYPTION_KEY,
+    install,
+    land_on_redirect,
+    mention_in,
+    open_install_page,
+)
+
+
+@pytest.fixture
+def oauth_env(
+    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> dict[str, str]:
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    env = {
+        "SLACK_CLIENT_ID": fake_slack.client_id,
+        "SLACK_CLIENT_SECRET": fake_slack.client_secret,
+        "SLACK_TOKEN_ENCRYPTION_KEY": ENCRYPTION_KEY,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    fake_slack.add_workspace("TA0001", "Acme", channels=("CA0001",))
+    fake_slack.add_workspace("TB0001", "Beta", channels=("CB0001",))
+    fake_slack.add_org("E0000001", "Grid Co", teams={"TE0001": ("CE0001",), "TE0002": ("CE0002",)})
+    return {**bot_env, **env}
+
+
+@pytest.fixture
+async def oauth_bot(oauth_env: dict[str, str]) -> AsyncIterator[RunningBot]:
+    bot = await RunningBot().start()
+    yield bot
+    await bot.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        yield session
+
+
+def replies_in(fake: FakeSlack, target: str, channel: str, ts: str) -> list:
+    bot = fake.targets[target].bot_user_id
+    return [m for m in fake.messages(channel, ts) if m.ts != ts and m.user == bot]
+
+
+def tokens_used(fake: FakeSlack, channel: str) -> set[str]:
+    return {
+        c.headers.get("Authorization", "").removeprefix("Bearer ")
+        for c in fake.calls
+        if c.args.get("channel") == channel
+    }
+
+
+async def ask(bot: RunningBot, fake: FakeSlack, target: str, channel: str, text: str, **kw) -> dict:
+    event, envelope = mention_in(fake, target, channel, text, **kw)
+    resp = await bot.slack.event(event, **envelope)
+    assert resp.status == 200
+    return event
+
+
+async def test_two_workspaces_and_an_org_each_answered_with_their_own_token(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    status, _ = await oauth_bot.get("/healthz")
+    assert status == 200  # healthy with zero installations
+    for target in ("TA0001", "TB0001", "E0000001"):
+        status, page = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200, page
+        assert "installed" in page.lower()
+
+    asked = []
+    for target, channel, team in (
+        ("TA0001", "CA0001", None),
+        ("TB0001", "CB0001", None),
+        ("E0000001", "CE0002", "TE0002"),
+    ):
+        fake_glm.enqueue(Reply(chunks=[f"hello {channel}"]))
+        asked.append(
+            (target, channel, await ask(oauth_bot, fake_slack, target, channel, "hi", team=team))
+        )
+    await oauth_bot.wait_handled(3)
+    for target, channel, event in asked:
+        (reply,) = replies_in(fake_slack, target, channel, event["ts"])
+        assert reply.text == f"hello {channel}"
+        (issued,) = fake_slack.tokens_of(target)
+        assert tokens_used(fake_slack, channel) == {issued.token}, fake_slack.describe_calls()
+
+    # A dump of the database reveals no token.
+    engine = make_engine(oauth_env_url(oauth_bot))
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT * FROM slack_installations"))).all()
+            rows += (await conn.execute(sa.text("SELECT * FROM slack_bots"))).all()
+    finally:
+        await engine.dispose()
+    dump = repr(rows)
+    assert len(rows) == 6
+    for issued in fake_slack.issued.values():
+        assert issued.token not in dump
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for issued in fake_slack.issued.values():
+        assert issued.token not in logged
+    assert fake_slack.client_secret not in logged
+
+    status, text = await oauth_bot.get_text("/metrics")
+    assert "glm_bot_installations 3.0" in text
+
+
+def oauth_env_url(bot: RunningBot) -> str:
+    return bot.bot.settings.database_url
+
+
+async def test_forged_missing_and_reused_state_and_reused_code_are_refused(
+    oauth_bot: RunningBot, fake_slack: FakeSlack, browser: aiohttp.ClientSession
+) -> None:
+    page = await open_install_page(browser, oauth_bot.url)
+    assert page.query["client_id"] == [fake_slack.client_id]
+    code = fake_slack.authorize_code("TA0001")
+    # forged state (with a cookie to match): refused, the code is never exchanged
+    status, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state="forged", cookie="forged"
+    )
+    assert status == 401 and "expired or was already used" in text
+    # no state at all
+    status, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=None, cookie=None
+    )
+    assert status == 400 and "incomplete" in text
+    assert not fake_slack.calls_to("oauth.v2.access")
+    # the real state works once...
+    status, _ = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
+    )
+    assert status == 200
+    # ...and never again, even with a fresh code
+    status, text = await land_on_redirect(
+        browser,
+        oauth_bot.url,
+        code=fake_slack.authorize_code("TA0001"),
+        state=page.state,
+        cookie=page.cookie,
+    )
+    assert status == 401 and "already used" in text
+    assert len(fake_slack.calls_to("oauth.v2.access")) == 1
+    # a reused code with a fresh state: Slack refuses it, and the page says so
+    page2 = await open_install_page(browser, oauth_bot.url)
+    status, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page2.state, cookie=page2.cookie
+    )
+    assert status == 401 and "already used or has expired" in text
+    assert fake_slack.calls_to("oauth.v2.access")[-1].response == {
+        "ok": False,
+        "error": "invalid_code",
+    }
