@@ -94,14 +94,14 @@ async def test_two_workspaces_and_an_org_each_answered_with_their_own_token(
         ("TB0001", "CB0001", None),
         ("E0000001", "CE0002", "TE0002"),
     ):
-        fake_glm.enqueue(Reply(chunks=[f"hello {channel}"]))
+        fake_glm.enqueue(Reply(chunks=["hello from GLM"]))
         asked.append(
             (target, channel, await ask(oauth_bot, fake_slack, target, channel, "hi", team=team))
         )
     await oauth_bot.wait_handled(3)
     for target, channel, event in asked:
         (reply,) = replies_in(fake_slack, target, channel, event["ts"])
-        assert reply.text == f"hello {channel}"
+        assert reply.text == "hello from GLM"
         (issued,) = fake_slack.tokens_of(target)
         assert tokens_used(fake_slack, channel) == {issued.token}, fake_slack.describe_calls()
 
