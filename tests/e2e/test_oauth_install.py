@@ -3,7 +3,8 @@ with its own token, refuse bad installs clearly, forget a workspace that leaves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -172,3 +173,108 @@ async def test_forged_missing_and_reused_state_and_reused_code_are_refused(
         "ok": False,
         "error": "invalid_code",
     }
+
+
+async def _dump(bot: RunningBot) -> dict[str, list]:
+    """Every row of every table (what a database dump would show)."""
+    engine = make_engine(oauth_env_url(bot))
+    out: dict[str, list] = {}
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+            for name in names:
+                out[name] = [
+                    tuple(r) for r in (await conn.execute(sa.text(f'SELECT * FROM "{name}"'))).all()
+                ]
+    finally:
+        await engine.dispose()
+    return out
+
+
+async def until_dump(
+    bot: RunningBot, done: Callable[[dict[str, list]], bool], timeout: float = 5.0
+) -> dict[str, list]:
+    """The database once ``done`` holds. Bolt runs event listeners after the ack and offers no
+    completion signal, so this re-reads the database (bounded) until the listener's
+    transaction is visible."""
+    async with asyncio.timeout(timeout):
+        while not done(dump := await _dump(bot)):  # noqa: ASYNC110 (a database state)
+            await asyncio.sleep(0.02)
+    return dump
+
+
+async def test_uninstall_forgets_the_workspace_and_revocation_its_tokens(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    for target in ("TA0001", "TB0001", "E0000001"):
+        status, _ = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200
+    events = [
+        await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "remember me"),
+        await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "and me"),
+        await ask(oauth_bot, fake_slack, "E0000001", "CE0001", "org here", team="TE0001"),
+    ]
+    await oauth_bot.wait_handled(3)
+    before = await _dump(oauth_bot)
+    assert any("TA0001" in repr(row) for row in before["threads"])
+
+    # Workspace A uninstalls: Slack revokes its tokens, then sends app_uninstalled.
+    fake_slack.revoke("TA0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "app_uninstalled", "event_ts": "1700000100.000100"},
+        team_id="TA0001",
+        bot_user_id="UBTA0001",
+        authorizations=[
+            {
+                "enterprise_id": None,
+                "team_id": "TA0001",
+                "user_id": "UBTA0001",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+    )
+    assert resp.status == 200
+    dump = await until_dump(oauth_bot, lambda d: "TA0001" not in repr(d))
+    leftovers = {
+        name: rows
+        for name, rows in dump.items()
+        if "TA0001" in repr(rows) or "CA0001" in repr(rows)
+    }
+    assert leftovers == {}, leftovers
+    assert any("TB0001" in repr(row) for row in dump["threads"])  # the others keep theirs
+
+    # A late retry of workspace A's mention starts no turn and makes no Slack call.
+    calls, asks = len(fake_slack.calls), len(fake_glm.requests)
+    event, envelope = mention_in(fake_slack, "TA0001", "CA0001", "still there?")
+    resp = await oauth_bot.slack.event(event, retry_num=1, **envelope)
+    assert resp.status == 200
+    assert (len(fake_slack.calls), len(fake_glm.requests)) == (calls, asks)
+
+    # Workspace B's bot token is revoked: its installation (the token) is deleted at once.
+    fake_slack.revoke("TB0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBTB0001"]}},
+        team_id="TB0001",
+        bot_user_id="UBTB0001",
+    )
+    assert resp.status == 200
+    dump = await until_dump(oauth_bot, lambda d: "TB0001" not in repr(d["slack_installations"]))
+    assert not any("TB0001" in repr(r) for r in dump["slack_installations"] + dump["slack_bots"])
+    calls = len(fake_slack.calls)
+    event, envelope = mention_in(fake_slack, "TB0001", "CB0001", "hello?")
+    await oauth_bot.slack.event(event, **envelope)
+    assert len(fake_slack.calls) == calls
+
+    # The org still answers, in another of its workspaces, with its own token.
+    fake_glm.enqueue(Reply(chunks=["org answer"]))
+    event = await ask(oauth_bot, fake_slack, "E0000001", "CE0002", "still here", team="TE0002")
+    await oauth_bot.wait_handled(4)
+    (reply,) = replies_in(fake_slack, "E0000001", "CE0002", event["ts"])
+    assert reply.text == "org answer"
+    assert events  # (the first three were answered before anyone left)
