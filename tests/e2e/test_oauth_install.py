@@ -278,3 +278,98 @@ async def test_uninstall_forgets_the_workspace_and_revocation_its_tokens(
     (reply,) = replies_in(fake_slack, "E0000001", "CE0002", event["ts"])
     assert reply.text == "org answer"
     assert events  # (the first three were answered before anyone left)
+
+
+async def test_a_rotating_token_is_refreshed_before_it_expires_once(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    fake_slack.token_lifetime = 60  # inside the bot's refresh margin (120 minutes) at once
+    status, _ = await install(
+        browser,
+        fake_slack,
+        "TB0001",
+        page_on=oauth_bot.url,
+        redirect_to=oauth_bot.url,
+        rotation=True,
+    )
+    assert status == 200
+    (first,) = fake_slack.tokens_of("TB0001")
+    assert first.token.startswith("xoxe.xoxb-")
+    fake_slack.token_lifetime = 43_200
+    fake_glm.enqueue(Reply(chunks=["fresh"]), Reply(chunks=["still fresh"]))
+    one = await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "first")
+    await oauth_bot.wait_handled(1)
+    two = await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "second")
+    await oauth_bot.wait_handled(2)
+
+    refreshes = [
+        c
+        for c in fake_slack.calls_to("oauth.v2.access")
+        if c.args.get("grant_type") == "refresh_token"
+    ]
+    assert len(refreshes) == 1 and refreshes[0].ok
+    assert len(fake_slack.used_refresh_tokens) == 1
+    _, second = fake_slack.tokens_of("TB0001")
+    assert tokens_used(fake_slack, "CB0001") == {second.token}  # the old one never again
+    assert [m.text for m in replies_in(fake_slack, "TB0001", "CB0001", one["ts"])] == ["fresh"]
+    assert [m.text for m in replies_in(fake_slack, "TB0001", "CB0001", two["ts"])] == [
+        "still fresh"
+    ]
+    dump = repr(await _dump(oauth_bot))
+    assert second.token not in dump and "xoxe-1-" not in dump  # neither token nor refresh token
+    _, metrics = await oauth_bot.get_text("/metrics")
+    assert 'glm_bot_token_refreshes_total{outcome="ok"} 1.0' in metrics
+
+
+async def test_allowed_team_ids_narrows_who_may_install(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+) -> None:
+    monkeypatch.setenv("ALLOWED_TEAM_IDS", "TA0001, E0000001")
+    bot = await RunningBot().start()
+    try:
+        status, page = await install(
+            browser, fake_slack, "TB0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 403 and "may not install" in page
+        (issued,) = fake_slack.tokens_of("TB0001")
+        assert issued.revoked  # the refused install's fresh token is revoked, never stored
+        assert (await _dump(bot))["slack_installations"] == []
+        for target in ("TA0001", "E0000001"):
+            status, _ = await install(
+                browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
+            )
+            assert status == 200
+    finally:
+        await bot.stop()
+
+
+async def test_a_wrong_client_secret_is_a_clear_refusal(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "not-the-app-secret")
+    bot = await RunningBot().start()
+    try:
+        status, page = await install(
+            browser, fake_slack, "TA0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 401
+        assert "SLACK_CLIENT_SECRET" in page and "did not accept" in page
+        assert fake_slack.calls_to("oauth.v2.access")[-1].response == {
+            "ok": False,
+            "error": "bad_client_secret",
+        }
+        assert "bad_client_secret" in caplog.text  # the operator's log names the cause
+        assert "not-the-app-secret" not in caplog.text
+        assert (await _dump(bot))["slack_installations"] == []
+    finally:
+        await bot.stop()
