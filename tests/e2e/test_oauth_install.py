@@ -4,7 +4,9 @@ with its own token, refuse bad installs clearly, forget a workspace that leaves.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -373,3 +375,56 @@ async def test_a_wrong_client_secret_is_a_clear_refusal(
         assert (await _dump(bot))["slack_installations"] == []
     finally:
         await bot.stop()
+
+
+async def test_check_reports_credentials_and_each_installation(
+    oauth_env: dict[str, str],
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    tmp_path: Path,
+) -> None:
+    from tests.bot_process import process_env
+
+    await install(browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url)
+    await install(
+        browser,
+        fake_slack,
+        "E0000001",
+        page_on=oauth_bot.url,
+        redirect_to=oauth_bot.url,
+        rotation=True,
+    )
+    await install(browser, fake_slack, "TB0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url)
+    fake_slack.revoke("TB0001")
+    env = {k: v for k, v in oauth_env.items() if k != "SLACK_BOT_TOKEN"}
+
+    async def check(**extra: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "check",
+            cwd=tmp_path,
+            env=process_env(**{**env, **extra}),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, (out + err).decode()
+
+    code, out = await check()
+    assert code == 1, out  # one installation's token is revoked
+    assert "✔ Slack client credentials: accepted" in out
+    assert "✔ Installations: 3 workspace(s)/org(s)" in out
+    assert "T:-:TA0001: token valid: bot UBTA0001 in Acme" in out
+    assert "E:E0000001: token valid" in out and "expiring in 12.0 h" in out
+    assert "✘   T:-:TB0001: token revoked" in out
+    assert "✔ Database" in out
+    for issued in fake_slack.issued.values():
+        assert issued.token not in out
+
+    code, out = await check(SLACK_CLIENT_SECRET="wrong-secret-value")
+    assert "✘ Slack client credentials: rejected (bad_client_secret)" in out
+    assert "wrong-secret-value" not in out
