@@ -330,6 +330,7 @@ async def test_allowed_team_ids_narrows_who_may_install(
     oauth_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
     browser: aiohttp.ClientSession,
 ) -> None:
     monkeypatch.setenv("ALLOWED_TEAM_IDS", "TA0001, E0000001")
@@ -347,6 +348,13 @@ async def test_allowed_team_ids_narrows_who_may_install(
                 browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
             )
             assert status == 200
+        # Listing the org lets each of its workspaces ask, not only install.
+        fake_glm.enqueue(Reply(chunks=["org member answered"]))
+        event = await ask(bot, fake_slack, "E0000001", "CE0002", "may I?", team="TE0002")
+        await bot.wait_handled(1)
+        assert [m.text for m in replies_in(fake_slack, "E0000001", "CE0002", event["ts"])] == [
+            "org member answered"
+        ]
     finally:
         await bot.stop()
 
