@@ -27,6 +27,7 @@ from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.metrics import Metrics
 from bot.oauth.authorize import fill_team
 from bot.oauth.crypto import TokenDecryptError
+from bot.oauth.flow import install_routes
 from bot.oauth.leaving import register_departures
 from bot.oauth.setup import OAuth, build_oauth
 from bot.oauth.workspace import current_bot_user_id
@@ -397,6 +398,8 @@ def build_web_app(bot: Bot) -> web.Application:
         # Events arrive over the socket; an HTTP events route without a signing secret to check
         # would let anyone on the network inject events, so there is none.
         web_app = web.Application()
+        if bot.oauth is not None:  # people still install through the browser
+            web_app.add_routes(install_routes(bot.oauth.flow))
     else:
         assert secret is not None and secret.get_secret_value()
         web_app = bot.bolt.web_app(path="/slack/events")

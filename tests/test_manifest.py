@@ -108,4 +108,3 @@ def test_distribution_by_oauth() -> None:
     assert list(DEFAULT_BOT_SCOPES) == MANIFEST["oauth_config"]["scopes"]["bot"]
     assert parse_scopes("") == MANIFEST["oauth_config"]["scopes"]["bot"]
     assert parse_scopes("chat:write, commands") == ["chat:write", "commands"]
-

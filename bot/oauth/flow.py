@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import logging
 
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
@@ -168,6 +170,21 @@ async def _failure(args: AsyncFailureArgs) -> BoltResponse:
         },
         body=_page(title, text.format(install=INSTALL_PATH)),
     )
+
+
+def install_routes(flow: AsyncOAuthFlow) -> list[web.RouteDef]:
+    """The two GET routes for a web app Bolt did not build (Socket Mode serves no events
+    route, but a person still installs through the browser)."""
+
+    async def install_page(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def redirect(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    return [web.get(INSTALL_PATH, install_page), web.get(REDIRECT_PATH, redirect)]
 
 
 def build_oauth_flow(

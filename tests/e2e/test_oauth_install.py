@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bot.store.db import make_engine
 from tests.conftest import RunningBot
-from tests.fakes import FakeGLM, FakeSlack, Reply
+from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope
 from tests.oauth_helpers import (
     ENCRYPTION_KEY,
     install,
@@ -436,3 +436,31 @@ async def test_check_reports_credentials_and_each_installation(
     code, out = await check(SLACK_CLIENT_SECRET="wrong-secret-value")
     assert "✘ Slack client credentials: rejected (bad_client_secret)" in out
     assert "wrong-secret-value" not in out
+
+
+async def test_socket_mode_still_serves_the_install_routes_and_answers_by_workspace(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.app_token)
+    bot = await RunningBot().start()
+    try:
+        await fake_slack.wait_for(lambda f: f.sockets, what="the Socket Mode connection")
+        status, _ = await install(
+            browser, fake_slack, "TB0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 200
+        fake_glm.enqueue(Reply(chunks=["over the socket"]))
+        event, envelope = mention_in(fake_slack, "TB0001", "CB0001", "hi")
+        await fake_slack.socket_send(event_envelope(event, **envelope))
+        await bot.wait_handled(1)
+        assert [m.text for m in replies_in(fake_slack, "TB0001", "CB0001", event["ts"])] == [
+            "over the socket"
+        ]
+        (issued,) = fake_slack.tokens_of("TB0001")
+        assert tokens_used(fake_slack, "CB0001") == {issued.token}
+    finally:
+        await bot.stop()
