@@ -344,12 +344,13 @@ async def stop_bot(bot: Bot) -> None:
 
 
 EVENT_RETENTION = timedelta(days=3)
+TOKEN_SWEEP_SECONDS = 300.0  # well inside the refresh window (SLACK_TOKEN_REFRESH_MINUTES)
 
 
 async def _housekeeping(bot: Bot) -> None:
     """Heartbeat, finalise replies orphaned by crashed instances, prune old event ids."""
     interval = bot.settings.instance_heartbeat_seconds
-    last_prune = 0.0
+    last_prune = last_refresh = 0.0
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -362,8 +363,9 @@ async def _housekeeping(bot: Bot) -> None:
                 lang=bot.settings.default_language,
                 access_for=bot.oauth.access_for_team if bot.oauth is not None else None,
             )
-            if bot.oauth is not None:
-                await bot.oauth.count()  # the installations gauge of /metrics
+            if bot.oauth is not None and loop.time() - last_refresh > TOKEN_SWEEP_SECONDS:
+                last_refresh = loop.time()
+                await bot.oauth.refresh_due()  # idle workspaces' tokens, before they expire
             if loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 await bot.repo.prune_events(EVENT_RETENTION)

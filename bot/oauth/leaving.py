@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
-from sqlalchemy import delete, distinct, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.oauth import tables
@@ -89,7 +89,7 @@ class Departures:
             if teams:
                 for table in (threads, replies):
                     rows = await conn.execute(
-                        select(distinct(table.c.channel_id)).where(table.c.team_id.in_(teams))
+                        select(table.c.channel_id).where(table.c.team_id.in_(teams)).distinct()
                     )
                     channels.update(row[0] for row in rows)
                 rows = await conn.execute(select(replies.c.id).where(replies.c.team_id.in_(teams)))

@@ -70,6 +70,17 @@ class OAuth:
         grant = await self.keeper.grant(ws)
         return grant.access if grant is not None else None
 
+    async def refresh_due(self) -> int:
+        """Refresh every rotating token inside its refresh window, also of idle workspaces
+        (housekeeping); returns how many installations were looked at."""
+        workspaces = await self.store.workspaces()
+        for ws in workspaces:
+            try:
+                await self.keeper.grant(ws)
+            except TokenDecryptError:
+                log.error("the stored token of %s cannot be decrypted", ws.key)
+        return len(workspaces)
+
     async def count(self) -> int:
         count = await self.store.count()
         self.metrics.installations.set(count)
