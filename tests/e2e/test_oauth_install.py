@@ -464,3 +464,27 @@ async def test_socket_mode_still_serves_the_install_routes_and_answers_by_worksp
         assert tokens_used(fake_slack, "CB0001") == {issued.token}
     finally:
         await bot.stop()
+
+
+async def test_the_messages_tab_uses_the_workspace_s_token(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """The agent surface calls Slack outside the turn (suggested prompts on opening the tab):
+    it too runs in the request's workspace scope."""
+    from tests.fakes.slack_requests import app_home_opened_event
+
+    fake_slack.add_workspace("TD0001", "Delta", channels=("DD0001",))
+    for target in ("TA0001", "TD0001"):
+        status, _ = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200
+    (delta,) = fake_slack.tokens_of("TD0001")
+    _, envelope = mention_in(fake_slack, "TD0001", "DD0001", "x")
+    resp = await oauth_bot.slack.event(app_home_opened_event(channel="DD0001"), **envelope)
+    assert resp.status == 200
+    call = await fake_slack.wait_for_call("assistant.threads.setSuggestedPrompts")
+    assert call.ok and call.headers["Authorization"] == f"Bearer {delta.token}"
