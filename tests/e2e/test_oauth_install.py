@@ -488,3 +488,80 @@ async def test_the_messages_tab_uses_the_workspace_s_token(
     assert resp.status == 200
     call = await fake_slack.wait_for_call("assistant.threads.setSuggestedPrompts")
     assert call.ok and call.headers["Authorization"] == f"Bearer {delta.token}"
+
+
+async def test_crash_recovery_edits_each_workspace_s_reply_with_its_own_token(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """Background work has no request: the survivor finds each reply's installation by its
+    team (an org's workspace through the org) and edits with that token."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.action_ids import RETRY_ACTION_ID
+    from bot.store.repository import Repository
+    from tests.e2e.test_recovery_state import buttons, streaming_blocks
+
+    first = await RunningBot().start()
+    try:
+        for target in ("TA0001", "E0000001"):
+            status, _ = await install(
+                browser, fake_slack, target, page_on=first.url, redirect_to=first.url
+            )
+            assert status == 200
+        await ask(first, fake_slack, "E0000001", "CE0001", "hello org", team="TE0001")
+        await first.wait_handled(1)  # the org's workspace TE0001 is now known
+    finally:
+        await first.stop()
+
+    repo = Repository(make_engine(oauth_env["DATABASE_URL"]))
+    roots = {}
+    for target, team, channel in (("TA0001", "TA0001", "CA0001"), ("E0000001", "TE0001", "CE0001")):
+        root = fake_slack.add_message(channel, "<@UB> question")
+        client = AsyncWebClient(
+            token=fake_slack.tokens_of(target)[0].token, base_url=fake_slack.api_url
+        )
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=root,
+            text="half",
+            blocks=streaming_blocks("half", turn_id=f"t-{team}"),
+        )
+        if client.session is not None:
+            await client.session.close()
+        await repo.start_reply(
+            turn_id=f"t-{team}",
+            team_id=team,
+            channel_id=channel,
+            thread_ts=root,
+            user_id="U0001",
+            assistant_id="65940acff94777010aa6b796",
+            question="q",
+            instance_id="crashed-instance",
+            lang="en",
+        )
+        roots[target] = (channel, root)
+    await repo.engine.dispose()
+
+    monkeypatch.setenv("INSTANCE_HEARTBEAT_SECONDS", "0.3")
+    survivor = await RunningBot().start()
+    try:
+        for target, (channel, root) in roots.items():
+            bot_user = fake_slack.targets[target].bot_user_id
+            await fake_slack.wait_for(
+                lambda f, c=channel, r=root, u=bot_user: any(
+                    (RETRY_ACTION_ID, "Retry") in buttons(m)
+                    for m in f.messages(c, r)
+                    if m.user == u
+                ),
+                timeout=10,
+                what=f"{target}'s interrupted reply",
+            )
+    finally:
+        await survivor.stop()
+    for target, (channel, _root) in roots.items():
+        (issued,) = fake_slack.tokens_of(target)
+        assert tokens_used(fake_slack, channel) == {issued.token}
