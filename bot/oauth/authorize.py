@@ -71,21 +71,14 @@ class WorkspaceAuthorize(AsyncAuthorize):
 
 def request_team_id(body: dict[str, Any]) -> str | None:
     """The workspace a request came from, also for org-wide installs (whose
-    ``authorizations`` name only the org): the envelope's team, else the event's or user's."""
-    team = body.get("team_id")
-    if isinstance(team, str) and team:
-        return team
-    for part in ("event", "user", "view", "team"):
+    ``authorizations`` name only the org): the envelope's team, else the event's, the
+    user's, the view's or the payload's ``team``."""
+    candidates: list[Any] = [body.get("team_id")]
+    for part, key in (("event", "team"), ("user", "team_id"), ("view", "team_id"), ("team", "id")):
         value = body.get(part)
         if isinstance(value, dict):
-            found = (
-                value.get("team_id")
-                or value.get("team")
-                or value.get("id" if part == "team" else "")
-            )
-            if isinstance(found, str) and found:
-                return found
-    return None
+            candidates.append(value.get(key))
+    return next((c for c in candidates if isinstance(c, str) and c), None)
 
 
 async def fill_team(context: AsyncBoltContext, body: dict[str, Any], next: Any) -> None:

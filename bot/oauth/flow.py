@@ -59,9 +59,9 @@ class GuardedOAuthFlow(AsyncOAuthFlow):
     async def store_installation(
         self, request: AsyncBoltRequest, installation: Installation
     ) -> None:
-        ids = {installation.team_id, installation.enterprise_id} - {None}
+        ids = {i for i in (installation.team_id, installation.enterprise_id) if i}
         if self._allowed and not ids & self._allowed:
-            log.warning("install by %s refused: not in ALLOWED_TEAM_IDS", "/".join(sorted(ids)))  # type: ignore[arg-type]
+            log.warning("install by %s refused: not in ALLOWED_TEAM_IDS", "/".join(sorted(ids)))
             await self._revoke(installation.bot_token)
             raise InstallRefused("not allowed")
         try:
