@@ -102,6 +102,8 @@ async def test_two_workspaces_and_an_org_each_answered_with_their_own_token(
             (target, channel, await ask(oauth_bot, fake_slack, target, channel, "hi", team=team))
         )
     await oauth_bot.wait_handled(3)
+    # Each workspace's own bot mention (<@UBTA0001>, <@UBE0000001>…) is stripped.
+    assert [r.user_text for r in fake_glm.requests] == ["hi", "hi", "hi"]
     for target, channel, event in asked:
         (reply,) = replies_in(fake_slack, target, channel, event["ts"])
         assert reply.text == "hello from GLM"
@@ -565,3 +567,29 @@ async def test_crash_recovery_edits_each_workspace_s_reply_with_its_own_token(
     for target, (channel, _root) in roots.items():
         (issued,) = fake_slack.tokens_of(target)
         assert tokens_used(fake_slack, channel) == {issued.token}
+
+
+async def test_an_org_uninstall_forgets_every_workspace_of_the_org(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    for target in ("TA0001", "E0000001"):
+        status, _ = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200
+    await ask(oauth_bot, fake_slack, "E0000001", "CE0001", "one", team="TE0001")
+    await ask(oauth_bot, fake_slack, "E0000001", "CE0002", "two", team="TE0002")
+    await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "three")
+    await oauth_bot.wait_handled(3)
+    fake_slack.revoke("E0000001")
+    _, envelope = mention_in(fake_slack, "E0000001", "CE0001", "x", team="TE0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "app_uninstalled", "event_ts": "1700000100.000100"}, **envelope
+    )
+    assert resp.status == 200
+    gone = ("E0000001", "TE0001", "TE0002", "CE0001", "CE0002")
+    dump = await until_dump(oauth_bot, lambda d: not any(x in repr(d) for x in gone))
+    assert "TA0001" in repr(dump["threads"]) and "TA0001" in repr(dump["slack_installations"])
