@@ -73,10 +73,9 @@ class Departures:
             await self._store.delete_workspace(ws)
             self._keeper.forget(ws)
             log.info("%s revoked the bot token; installation forgotten", ws.key)
-        for user in users:  # user tokens (the bot asks for none today)
-            await self._store.async_delete_installation(
-                enterprise_id=ws.enterprise_id, team_id=ws.install_team_id, user_id=user
-            )
+        if users:  # user tokens: the bot asks for none (user_scopes=[]), so none is stored;
+            # the installation row carries the installer's id and must not go with them
+            log.info("%s revoked %d user token(s); the bot stores none", ws.key, len(users))
 
     async def _delete_team_data(self, teams: list[str], *, enterprise_id: str | None) -> None:
         if not teams and enterprise_id is None:
