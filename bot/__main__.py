@@ -1,4 +1,6 @@
-"""``python -m bot`` (serve), ``python -m bot migrate``, ``python -m bot check``.
+"""``python -m bot`` (serve), ``python -m bot migrate``, ``python -m bot check``,
+``python -m bot keygen`` (a new SLACK_TOKEN_ENCRYPTION_KEY), ``python -m bot reencrypt`` (stored
+tokens re-encrypted with the first key, after a key rotation).
 
 Configuration problems end the process with status 2 and one line naming them; nothing secret
 is ever printed.
@@ -70,16 +72,52 @@ def migrate(settings: Settings) -> int:
     return 0
 
 
+async def _reencrypt(settings: Settings) -> int:
+    """Key rotation, step 2: every stored token encrypted again with the first key."""
+    if not settings.oauth_mode:
+        print("glm-slack-bot: reencrypt is for OAuth mode (no tokens are stored otherwise)")
+        return EXIT_CONFIG
+    from bot.oauth.crypto import TokenCipher, TokenDecryptError
+    from bot.oauth.store import EncryptedInstallationStore
+    from bot.store.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    store = EncryptedInstallationStore(
+        client_id=settings.slack_client_id,
+        engine=engine,
+        cipher=TokenCipher(settings.slack_token_encryption_key.get_secret_value()),
+    )
+    try:
+        rows = await store.reencrypt()
+    except TokenDecryptError as exc:
+        log.error("cannot re-encrypt: %s; list the old key after the new one", exc)
+        return EXIT_STARTUP
+    finally:
+        await engine.dispose()
+    print(f"re-encrypted the tokens of {rows} rows with the first key; the others may go now")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "check"]
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate", "check", "keygen", "reencrypt"],
     )
     args = parser.parse_args(argv)
+    if args.command == "keygen":  # needs no configuration
+        from bot.oauth.crypto import generate_key
+
+        print(generate_key())
+        return 0
     settings = _settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
     if args.command == "migrate":
         return migrate(settings)
+    if args.command == "reencrypt":
+        return asyncio.run(_reencrypt(settings))
     if args.command == "check":
         from bot.check import run_check
 

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.oauth.workspace import current_access
 from bot.policy import TurnPolicy, wait_before_next_turn
 from bot.store.models import utcnow
 from bot.store.repository import Repository
@@ -76,8 +77,15 @@ class Gatekeeper:
 
     async def _check(self, route: Route, lang: Lang) -> Refusal | None:
         is_dm = route.channel_type == "im"
+        access = current_access()  # OAuth mode: the installation this request came through
+        org_wide = access is not None and access.workspace.is_enterprise_install
+        org = access.workspace.enterprise_id if access is not None and org_wide else None
         if not self._policy.access.allows(
-            team_id=route.team_id, channel_id=route.channel_id, user_id=route.user_id, is_dm=is_dm
+            team_id=route.team_id,
+            channel_id=route.channel_id,
+            user_id=route.user_id,
+            is_dm=is_dm,
+            enterprise_id=org,
         ):
             log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
             silent = self._policy.refuse_silently_in_channels and not is_dm

@@ -26,6 +26,12 @@ from bot.conversations import Conversations
 from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.metrics import Metrics
+from bot.oauth.authorize import fill_team
+from bot.oauth.crypto import TokenDecryptError
+from bot.oauth.flow import install_routes
+from bot.oauth.leaving import register_departures
+from bot.oauth.setup import OAuth, build_oauth
+from bot.oauth.workspace import current_bot_user_id
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
 from bot.reply.choose import Replies, ReplyBudgets
@@ -82,6 +88,7 @@ class Bot:
     identity: BotIdentity = field(default_factory=BotIdentity)
     socket_handler: GuardedSocketModeHandler | None = None
     paced_slack: AsyncWebClient | None = None  # the reply strategies' client (bot.slack.clients)
+    oauth: OAuth | None = None  # OAuth mode: installations, per-workspace tokens, install routes
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -114,9 +121,16 @@ def build_bot(
             max_delay=settings.glm_retry_max_delay,
         ),
     )
+    metrics = Metrics()
+    oauth = build_oauth(settings, engine, metrics.registry) if settings.oauth_mode else None
     # A 429 is the budgets' to handle on the reply strategies' calls, slack_sdk's elsewhere.
-    clients = web_clients(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url
+    clients = (
+        oauth.clients
+        if oauth is not None
+        else web_clients(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_base_url,
+        )
     )
     slack = clients.patient
     signing_secret = (
@@ -128,11 +142,17 @@ def build_bot(
         signing_secret=signing_secret or "unused-in-socket-mode",
         request_verification_enabled=not settings.socket_mode,
         ignoring_self_events_enabled=True,
+        **_oauth_options(oauth),
     )
     identity = BotIdentity()
     catalogue = Catalogue.build(parse_custom_agents(settings.glm_assistants))
-    files = FileService.from_settings(settings, repo=repo, glm=glm, slack=slack)
-    metrics = Metrics()
+    files = FileService.from_settings(
+        settings,
+        repo=repo,
+        glm=glm,
+        slack=slack,
+        token=oauth.current_token if oauth is not None else None,
+    )
     # A little under Slack's rate: our clock and Slack's differ by each call's network
     # delay, so a bucket refilled exactly at the limit still collects the odd 429.
     budgets = Budgets(budget_store(settings, engine, metrics), margin=0.98)
@@ -192,14 +212,14 @@ def build_bot(
             use_slack_locale=settings.use_slack_locale,
             admins=parse_id_list(settings.agent_admin_user_ids),
         ),
-        bot_user_id=lambda: identity.user_id,
+        bot_user_id=lambda: identity.user_id or current_bot_user_id(),
         instance_id=uuid.uuid4().hex[:16],
         files=files,
         surface=DMSurface(
             slack=slack,
             store=store,
             people=UserDirectory(slack),
-            bot_user_id=lambda: identity.user_id,
+            bot_user_id=lambda: identity.user_id or current_bot_user_id(),
         ),
     )
     register_message_listeners(bolt, conversations)
@@ -224,6 +244,8 @@ def build_bot(
             use_slack_locale=settings.use_slack_locale,
         ),
     )
+    if oauth is not None:
+        register_departures(bolt, oauth.departures)
     _wire_agent_surface(bolt, settings, slack, repo, glm, store, conversations)
     return Bot(
         settings,
@@ -236,7 +258,15 @@ def build_bot(
         files,
         identity,
         paced_slack=clients.paced,
+        oauth=oauth,
     )
+
+
+def _oauth_options(oauth: OAuth | None) -> dict[str, Any]:
+    """Bolt's multi-workspace options: the install routes, our authorisation, the org's team."""
+    if oauth is None:
+        return {}
+    return {"oauth_flow": oauth.flow, "authorize": oauth.authorize, "before_authorize": fill_team}
 
 
 def _wire_agent_surface(
@@ -300,6 +330,9 @@ async def start_bot(bot: Bot) -> None:
         await upgrade_to_head(bot.engine)
     except MigrationLockTimeout as exc:
         raise StartupError(f"schema upgrade not possible: {exc}") from None
+    if bot.oauth is not None:
+        await _start_oauth(bot, bot.oauth)
+        return
     try:
         auth = await bot.slack.auth_test()
     except SlackApiError as exc:
@@ -313,6 +346,30 @@ async def start_bot(bot: Bot) -> None:
         ) from None
     bot.identity.user_id = auth.get("user_id")
     bot.identity.team_id = auth.get("team_id")
+    await _start_serving(bot)
+    log.info(
+        "ready as %s (team %s), %s mode",
+        bot.identity.user_id,
+        bot.identity.team_id,
+        "Socket" if bot.settings.socket_mode else "HTTP",
+    )
+
+
+async def _start_oauth(bot: Bot, oauth: OAuth) -> None:
+    """OAuth mode: no token to check at start; the stored ones must be readable."""
+    try:
+        await oauth.verify_key()
+    except TokenDecryptError as exc:
+        raise StartupError(str(exc)) from None
+    count = await oauth.count()
+    await _start_serving(bot)
+    log.info(
+        "ready in OAuth mode, installed in %d workspace(s)/org(s); install at /slack/install",
+        count,
+    )
+
+
+async def _start_serving(bot: Bot) -> None:
     await bot.glm.start()
     await bot.repo.heartbeat(bot.instance_id)
     bot.background.append(asyncio.create_task(_housekeeping(bot), name="housekeeping"))
@@ -325,12 +382,6 @@ async def start_bot(bot: Bot) -> None:
             web_client=bot.slack,
         )
         await bot.socket_handler.connect_async()
-    log.info(
-        "ready as %s (team %s), %s mode",
-        bot.identity.user_id,
-        bot.identity.team_id,
-        "Socket" if bot.settings.socket_mode else "HTTP",
-    )
 
 
 def _share_slack_connections(*clients: AsyncWebClient | None) -> None:
@@ -369,15 +420,19 @@ async def stop_bot(bot: Bot) -> None:
     session = getattr(bot.slack, "session", None)
     if session is not None:
         await session.close()
+    if bot.oauth is not None:
+        await bot.oauth.aclose()
 
 
 EVENT_RETENTION = timedelta(days=3)
+TOKEN_SWEEP_SECONDS = 300.0  # well inside the refresh window (SLACK_TOKEN_REFRESH_MINUTES)
 
 
 async def _housekeeping(bot: Bot) -> None:
     """Heartbeat, finalise replies orphaned by crashed instances, prune old event ids."""
     interval = bot.settings.instance_heartbeat_seconds
     last_prune: float | None = None  # prune once at start, then hourly
+    last_refresh = 0.0
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -388,7 +443,11 @@ async def _housekeeping(bot: Bot) -> None:
                 instance_id=bot.instance_id,
                 stale_after=interval * 3,
                 lang=bot.settings.default_language,
+                access_for=bot.oauth.access_for_team if bot.oauth is not None else None,
             )
+            if bot.oauth is not None and loop.time() - last_refresh > TOKEN_SWEEP_SECONDS:
+                last_refresh = loop.time()
+                await bot.oauth.refresh_due()  # idle workspaces' tokens, before they expire
             if last_prune is None or loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 await bot.repo.prune_events(EVENT_RETENTION)
@@ -436,6 +495,8 @@ def build_web_app(bot: Bot) -> web.Application:
         # Events arrive over the socket; an HTTP events route without a signing secret to check
         # would let anyone on the network inject events, so there is none.
         web_app = web.Application()
+        if bot.oauth is not None:  # people still install through the browser
+            web_app.add_routes(install_routes(bot.oauth.flow))
     else:
         assert secret is not None and secret.get_secret_value()
         web_app = bot.bolt.web_app(path="/slack/events")
@@ -470,6 +531,9 @@ async def _time_slack_acks(request: web.Request, handler: Any) -> web.StreamResp
 async def metrics(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     m = bot.conversations.metrics
+    if bot.oauth is not None:  # the installations gauge, read when scraped
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(bot.oauth.count(), 5)
     return web.Response(body=m.render(), headers={"Content-Type": m.content_type})
 
 

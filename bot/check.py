@@ -23,16 +23,22 @@ async def run_check(settings: Settings) -> int:
         ok = ok and good
         print(f"{'✔' if good else '✘'} {name}: {detail}")
 
-    slack = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url
-    )
-    try:
-        auth = await slack.auth_test()
-        report("Slack bot token", True, f"bot {auth.get('user')} in team {auth.get('team')}")
-    except SlackApiError as exc:
-        report("Slack bot token", False, f"rejected ({exc.response.get('error')})")
-    except Exception as exc:
-        report("Slack bot token", False, f"Slack unreachable ({type(exc).__name__})")
+    if settings.oauth_mode:
+        from bot.oauth.check import check_oauth
+
+        await check_oauth(settings, report)
+    else:
+        slack = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_base_url,
+        )
+        try:
+            auth = await slack.auth_test()
+            report("Slack bot token", True, f"bot {auth.get('user')} in team {auth.get('team')}")
+        except SlackApiError as exc:
+            report("Slack bot token", False, f"rejected ({exc.response.get('error')})")
+        except Exception as exc:
+            report("Slack bot token", False, f"Slack unreachable ({type(exc).__name__})")
 
     glm = GLMClient(
         api_key=settings.zhipuai_api_key.get_secret_value(),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+from collections.abc import Callable
 from typing import Literal
 
 from dotenv import dotenv_values
@@ -28,6 +30,15 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_base_url: str = "https://slack.com/api/"
+    # Distribution by OAuth (issue 15): client credentials instead of SLACK_BOT_TOKEN.
+    slack_client_id: str = ""
+    slack_client_secret: SecretStr = SecretStr("")
+    slack_token_encryption_key: SecretStr = SecretStr("")
+    slack_scopes: str = Field("", description="bot scopes asked at install; default: manifest's")
+    slack_redirect_uri: str = Field("", description="public URL of /slack/oauth_redirect")
+    slack_token_refresh_minutes: float = Field(
+        120.0, gt=0, le=720, description="refresh a rotating bot token this long before expiry"
+    )
 
     # GLM
     zhipuai_api_key: SecretStr = SecretStr("")
@@ -137,18 +148,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _required(self) -> Settings:
-        missing = [
-            name
-            for name, value in (
-                ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("ZHIPUAI_API_KEY", self.zhipuai_api_key),
-            )
-            if not _secret(value)
-        ]
-        if not _secret(self.slack_app_token) and not _secret(self.slack_signing_secret):
-            missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+        conflict = _mode_conflict(
+            bot_token=_secret(self.slack_bot_token),
+            client_id=bool(self.slack_client_id),
+            client_secret=_secret(self.slack_client_secret),
+        )
+        if conflict:
+            raise ValueError(conflict)
+        missing = _missing_names(given=lambda name: _given_value(self, name), oauth=self.oauth_mode)
         if missing:
             raise ValueError(_MISSING + ", ".join(missing))
+        if self.oauth_mode:
+            problem = encryption_key_problem(self.slack_token_encryption_key.get_secret_value())
+            if problem:
+                raise ValueError(f"SLACK_TOKEN_ENCRYPTION_KEY: {problem}")
         if self.slack_budget_store == "database" and not self.database_url.startswith("postgres"):
             raise ValueError("SLACK_BUDGET_STORE=database needs a PostgreSQL DATABASE_URL")
         return self
@@ -157,15 +170,74 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return _secret(self.slack_app_token)
 
+    @property
+    def oauth_mode(self) -> bool:
+        """Installed by OAuth into any number of workspaces (client credentials, no bot token)."""
+        return not _secret(self.slack_bot_token) and (
+            bool(self.slack_client_id) or _secret(self.slack_client_secret)
+        )
+
     def secrets(self) -> list[str]:
         """The secret values, for log redaction."""
         out = [self.slack_bot_token, self.zhipuai_api_key, self.slack_signing_secret]
         out.append(self.slack_app_token)
-        return [s.get_secret_value() for s in out if s is not None and s.get_secret_value()]
+        out.append(self.slack_client_secret)
+        values = [s.get_secret_value() for s in out if s is not None and s.get_secret_value()]
+        keys = self.slack_token_encryption_key.get_secret_value()
+        return values + [k.strip() for k in keys.split(",") if k.strip()]
 
 
 def _secret(s: SecretStr | None) -> bool:
     return s is not None and bool(s.get_secret_value())
+
+
+def _given_value(settings: Settings, name: str) -> bool:
+    value = getattr(settings, name.lower())
+    return _secret(value) if isinstance(value, SecretStr | None) else bool(value)
+
+
+def _mode_conflict(*, bot_token: bool, client_id: bool, client_secret: bool) -> str | None:
+    """Both ways of reaching Slack at once: say which to drop (never guess)."""
+    if bot_token and (client_id or client_secret):
+        return (
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: drop "
+            "SLACK_BOT_TOKEN to install by OAuth into any number of workspaces, or drop "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to serve the one workspace of the token"
+        )
+    return None
+
+
+def _missing_names(*, given: Callable[[str], bool], oauth: bool) -> list[str]:
+    """The required settings not given, for the mode the given ones select."""
+    names = (
+        ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_TOKEN_ENCRYPTION_KEY")
+        if oauth
+        else ("SLACK_BOT_TOKEN",)
+    )
+    missing = [n for n in (*names, "ZHIPUAI_API_KEY") if not given(n)]
+    if not given("SLACK_APP_TOKEN") and not given("SLACK_SIGNING_SECRET"):
+        missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+    return missing
+
+
+def encryption_key_problem(value: str) -> str | None:
+    """Why SLACK_TOKEN_ENCRYPTION_KEY cannot be used (comma-separated Fernet keys), or None.
+
+    Never echoes the value: it is a secret."""
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    if not keys:
+        return "empty (python -m bot keygen prints a new key)"
+    for i, key in enumerate(keys, 1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            return (
+                f"key {i} of {len(keys)} is not a Fernet key (32 url-safe base64 bytes; "
+                "python -m bot keygen prints one)"
+            )
+    return None
 
 
 def normalize_database_url(url: str) -> str:
@@ -193,10 +265,10 @@ def _missing_required(overrides: dict[str, object]) -> list[str]:
     def given(name: str) -> bool:
         return bool(overrides.get(name.lower()) or os.environ.get(name) or dotenv.get(name))
 
-    missing = [n for n in ("SLACK_BOT_TOKEN", "ZHIPUAI_API_KEY") if not given(n)]
-    if not given("SLACK_APP_TOKEN") and not given("SLACK_SIGNING_SECRET"):
-        missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
-    return missing
+    oauth = not given("SLACK_BOT_TOKEN") and (
+        given("SLACK_CLIENT_ID") or given("SLACK_CLIENT_SECRET")
+    )
+    return _missing_names(given=given, oauth=oauth)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -32,6 +32,8 @@ from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, 
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
+from bot.oauth.workspace import SlackAccess, current_access
+from bot.oauth.workspace import scope as workspace_scope
 from bot.policy import TurnPolicy, may_stop
 from bot.reply.calls import ReplyGone
 from bot.reply.choose import Replies
@@ -143,7 +145,8 @@ class Conversations:
     def submit(self, route: Route, *, event_id: str | None) -> None:
         """Enqueue synchronously so turns of one thread keep their delivery order."""
         key = (route.team_id, route.channel_id, route.thread_ts)
-        if not self.executor.submit(key, lambda: self._guarded(route, event_id)):
+        access = current_access()  # OAuth: the request's workspace, for every Slack call
+        if not self.executor.submit(key, lambda: _scoped(access, self._guarded(route, event_id))):
             self._overloaded(route)
 
     def _overloaded(self, route: Route) -> None:
@@ -263,12 +266,13 @@ class Conversations:
             return busy
         if not await self._repo.claim(f"retry:{reply.id}"):
             return "taken"  # somebody already pressed it
+        access = current_access()
 
         async def job() -> None:
             thread = await self._thread_of(route)
             await self._turn(decision, thread, prompt=reply.question)
 
-        if not self.executor.submit(key, job):
+        if not self.executor.submit(key, lambda: _scoped(access, job())):
             self.metrics.refusals.labels("overloaded").inc()
             return busy
         return "started"
@@ -369,7 +373,7 @@ class Conversations:
         return self.meter.tally(
             TurnUsage(
                 team_id=route.team_id,
-                enterprise_id=getattr(route, "enterprise_id", None),  # set once OAuth lands
+                enterprise_id=_enterprise_id(),
                 user_id=route.user_id,
                 channel_id=route.channel_id,
                 assistant_id=ask.thread.assistant_id,
@@ -669,6 +673,18 @@ def _cancel(running: RunningTurn, user_id: str) -> bool:
     running.stopped_by = user_id
     running.task.cancel()
     return True
+
+
+def _enterprise_id() -> str | None:
+    """The Grid org the turn's workspace belongs to (OAuth mode; None for a single token)."""
+    access = current_access()
+    return access.workspace.enterprise_id if access is not None else None
+
+
+async def _scoped(access: SlackAccess | None, work: Coroutine[Any, Any, None]) -> None:
+    """Run a job in the workspace scope it was submitted from (OAuth mode; None otherwise)."""
+    with workspace_scope(access):
+        await work
 
 
 def _rejects_conversation(exc: GLMBadRequest) -> bool:

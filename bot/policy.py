@@ -22,8 +22,18 @@ class AccessPolicy:
     channels: frozenset[str] = frozenset()
     users: frozenset[str] = frozenset()
 
-    def allows(self, *, team_id: str, channel_id: str, user_id: str, is_dm: bool) -> bool:
-        if self.teams and team_id not in self.teams:
+    def allows(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        user_id: str,
+        is_dm: bool,
+        enterprise_id: str | None = None,
+    ) -> bool:
+        """``enterprise_id``: a Grid org installed org-wide; listing the org lets all its
+        workspaces ask, as it let the org install (OAuth mode)."""
+        if self.teams and team_id not in self.teams and enterprise_id not in self.teams:
             return False
         if self.users and user_id not in self.users:
             return False

@@ -8,6 +8,7 @@ say it was interrupted, keeping the partial text, with a Retry button that re-as
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.action_ids import STOP_ACTION_ID
+from bot.oauth.workspace import SlackAccess, scope
 from bot.reply.blocks import interrupted_message, retry_actions
 from bot.store.models import utcnow
 from bot.store.repository import ReplyRecord, Repository
@@ -30,7 +32,10 @@ async def recover_orphans(
     instance_id: str,
     stale_after: float,
     lang: Lang = "en",
+    access_for: Callable[[str], Awaitable[SlackAccess | None]] | None = None,
 ) -> int:
+    """``access_for`` (OAuth mode): the workspace scope to edit a team's reply in, or None
+    when the team has no installation any more (its reply is then left as it is)."""
     stale_before = utcnow() - timedelta(seconds=stale_after)
     await repo.release_orphaned_leases(me=instance_id, stale_before=stale_before)
     recovered = 0
@@ -38,8 +43,13 @@ async def recover_orphans(
         if not await repo.mark_interrupted(reply.id):
             continue  # another instance got there first
         recovered += 1
+        access = await access_for(reply.team_id) if access_for is not None else None
+        if access_for is not None and access is None:
+            log.info("reply %s: its workspace is no longer installed; not edited", reply.id)
+            continue
         try:
-            await _show_interrupted(slack, reply, _language(reply, lang))
+            with scope(access):
+                await _show_interrupted(slack, reply, _language(reply, lang))
         except SlackApiError as exc:
             log.warning(
                 "could not mark reply %s interrupted: %s", reply.id, exc.response.get("error")

@@ -99,3 +99,19 @@ def test_home_tab() -> None:
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     assert "users:read" in MANIFEST["oauth_config"]["scopes"]["bot"]
+
+
+def test_distribution_by_oauth() -> None:
+    """OAuth mode (issue 15): the redirect route, the two leaving events, and SLACK_SCOPES'
+    default equal to the manifest's bot scopes (one source of truth)."""
+    from bot.oauth.flow import REDIRECT_PATH
+    from bot.oauth.scopes import DEFAULT_BOT_SCOPES, parse_scopes
+
+    assert MANIFEST["oauth_config"]["redirect_urls"] == [
+        f"https://YOUR-HOST.example.com{REDIRECT_PATH}"
+    ]
+    events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_uninstalled", "tokens_revoked"} <= events
+    assert list(DEFAULT_BOT_SCOPES) == MANIFEST["oauth_config"]["scopes"]["bot"]
+    assert parse_scopes("") == MANIFEST["oauth_config"]["scopes"]["bot"]
+    assert parse_scopes("chat:write, commands") == ["chat:write", "commands"]

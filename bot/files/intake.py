@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -82,7 +83,7 @@ class FileIntake:
         glm: GLMClient,
         slack: AsyncWebClient,
         session: aiohttp.ClientSession,
-        token: str,
+        token: str | Callable[[], Awaitable[str]],
         token_hosts: HostPolicy,
         limits: FileLimits,
         purpose: str,
@@ -159,6 +160,10 @@ class FileIntake:
             log.exception("file %s could not be read", f.id)
             return _Outcome(notice=self._line(Refusal.DOWNLOAD_FAILED, f, lang))
 
+    async def _bearer(self) -> str:
+        """The bot token for downloads: fixed, or the workspace's own in OAuth mode."""
+        return self._token if isinstance(self._token, str) else await self._token()
+
     async def _read(self, f: SlackFile, lang: Lang) -> _Outcome:
         url = f.url
         if url is None or not self._token_hosts.allows(url):
@@ -174,7 +179,7 @@ class FileIntake:
                 cap=cap,
                 allowed=self._token_hosts.allows,
                 check_head=lambda ctype, head: check_head(ext, ctype, head),
-                headers={"Authorization": f"Bearer {self._token}"},
+                headers={"Authorization": f"Bearer {await self._bearer()}"},
                 to_memory=kind is FileKind.IMAGE,
             )
         except TooBig:

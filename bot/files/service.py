@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import aiohttp
@@ -32,7 +33,7 @@ class FileService:
         repo: Repository,
         glm: GLMClient,
         slack: AsyncWebClient,
-        slack_token: str,
+        slack_token: str | Callable[[], Awaitable[str]],
         slack_api_base_url: str,
         glm_base_url: str,
         glm_file_hosts: str,
@@ -51,13 +52,20 @@ class FileService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, repo: Repository, glm: GLMClient, slack: AsyncWebClient
+        cls,
+        settings: Settings,
+        *,
+        repo: Repository,
+        glm: GLMClient,
+        slack: AsyncWebClient,
+        token: Callable[[], Awaitable[str]] | None = None,
     ) -> FileService:
+        """``token``: where downloads get the bot token in OAuth mode (the workspace's own)."""
         return cls(
             repo=repo,
             glm=glm,
             slack=slack,
-            slack_token=settings.slack_bot_token.get_secret_value(),
+            slack_token=token or settings.slack_bot_token.get_secret_value(),
             slack_api_base_url=settings.slack_api_base_url,
             glm_base_url=settings.zhipuai_base_url,
             glm_file_hosts=settings.glm_file_hosts,

@@ -20,6 +20,7 @@ Both retry connection errors (slack_sdk's :class:`AsyncConnectionErrorRetryHandl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -78,13 +79,21 @@ class SlackClients:
     patient: AsyncWebClient  # everything else: slack_sdk retries a short 429
 
 
-def web_clients(*, token: str, base_url: str) -> SlackClients:
-    """One workspace's pair of clients (see the module docstring for which calls use which)."""
+ClientFactory = Callable[[list[AsyncRetryHandler]], AsyncWebClient]
+
+
+def web_clients(
+    *, token: str | None = None, base_url: str, make: ClientFactory | None = None
+) -> SlackClients:
+    """One workspace's pair of clients (see the module docstring for which calls use which);
+    ``make`` builds a client from its retry handlers (OAuth mode: the per-workspace client)."""
+
+    def plain(handlers: list[AsyncRetryHandler]) -> AsyncWebClient:
+        return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers)
+
+    build = make or plain
 
     def client(*handlers: AsyncRetryHandler) -> AsyncWebClient:
-        connection = AsyncConnectionErrorRetryHandler(max_retry_count=2)
-        return AsyncWebClient(
-            token=token, base_url=base_url, retry_handlers=[connection, *handlers]
-        )
+        return build([AsyncConnectionErrorRetryHandler(max_retry_count=2), *handlers])
 
     return SlackClients(paced=client(), patient=client(ShortRateLimitRetryHandler()))

@@ -211,3 +211,8 @@ class UsageMonth(Base):
     completion_tokens: Mapped[int] = mapped_column(BigInteger)
     turns: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The OAuth tables (slack_sdk's store definitions) live on this metadata too, so Alembic manages
+# them; imported last because they are built on ``Base``.
+from bot.oauth import tables as _oauth_tables  # noqa: E402, F401

@@ -5,7 +5,7 @@ rollup row, kept beside the detail so a quota check reads two rows and a workspa
 monthly totals per assistant after the person-level rows are deleted (``RETENTION_DAYS``).
 
 Revision ID: 0012_usage
-Revises: 0010_budgets
+Revises: 0011_oauth
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_usage"
-down_revision: str | None = "0010_budgets"
+down_revision: str | None = "0011_oauth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -184,3 +184,43 @@ async def test_json_logs_tie_event_request_and_reply_together(
     assert fake_glm.requests[0].body["request_id"] == turn_id
     assert any("EvLogged1" in r["message"] for r in records)
     assert GLM_KEY not in log and BOT_TOKEN not in log and SIGNING_SECRET not in log
+
+
+async def test_oauth_mode_without_an_encryption_key_exits_2_naming_it(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=process_env(
+            SLACK_CLIENT_ID="1111.2222",
+            SLACK_CLIENT_SECRET="client-secret-value-1",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            ZHIPUAI_API_KEY="sk-secret-value-123",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    (line,) = err.decode().strip().splitlines()
+    assert line.endswith("missing required settings: SLACK_TOKEN_ENCRYPTION_KEY")
+    assert "client-secret-value-1" not in (out + err).decode()
+
+
+async def test_keygen_prints_a_key_the_bot_accepts(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "keygen",
+        cwd=tmp_path,
+        env=process_env(),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    from bot.oauth.crypto import TokenCipher
+
+    cipher = TokenCipher(out.decode().strip())
+    assert cipher.decrypt(cipher.encrypt("xoxb-1")) == "xoxb-1"

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from .slack_files import FILE_HANDLERS, SlackFilesMixin
+from .slack_oauth import SlackOAuthMixin
 from .ts import TsClock, default_clock, ts_to_micros
 
 __all__ = ["Call", "Ephemeral", "FakeSlack", "Message", "ResponseUrlPost", "TokenBucket"]
@@ -147,7 +148,7 @@ class TokenBucket:
         return max(1, math.ceil((1 - self._tokens) / self.rate))
 
 
-class FakeSlack(SlackFilesMixin):
+class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
     """Fake Slack Web API + response_url receiver on ``127.0.0.1:<random port>``."""
 
     def __init__(self, *, token: str = "xoxb-test-token", clock: TsClock | None = None) -> None:
@@ -197,6 +198,7 @@ class FakeSlack(SlackFilesMixin):
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._init_files()
+        self._init_oauth()
         self.add_user("U0001", name="alice", real_name="Alice Example")
         self.add_user("U0002", name="bob", real_name="Bob Example", tz="Asia/Shanghai")
         self.add_channel("C0001", name="general")
@@ -490,15 +492,27 @@ class FakeSlack(SlackFilesMixin):
     def _process(
         self, method: str, args: JSON, req_headers: Any
     ) -> tuple[int, JSON, dict[str, str]]:
+        if method == "oauth.v2.access":  # client credentials, no token (slack_oauth.py)
+            return 200, self._oauth_access(args, req_headers), {}
         token = _bearer(req_headers.get("Authorization")) or args.get("token")
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        issued = self.issued.get(token)
+        if issued is not None:  # an installed workspace's token: its own rules
+            problem = self._issued_problem(method, issued, args)
+            if problem is not None:
+                return 200, {"ok": False, "error": problem}, {}
+            if method == "auth.test":
+                return 200, self._issued_auth_test(issued), {}
+            if method == "auth.revoke":
+                issued.revoked = True
+                return 200, {"ok": True, "revoked": True}, {}
         if method == "apps.connections.open":
             if token != self.app_token:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
             ws = self.base_url.replace("http://", "ws://") + "/socket-mode"
             return 200, {"ok": True, "url": ws}, {}
-        if token != self.token:
+        if issued is None and token != self.token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         fault = self._take_fault(method, args)
         if fault is not None:
@@ -513,8 +527,17 @@ class FakeSlack(SlackFilesMixin):
             self.rate_limited[method] += 1
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
         handler = _HANDLERS.get(method)
-        body = handler(self, args) if handler else {"ok": True}
-        return 200, body, {}
+        if handler is None:
+            return 200, {"ok": True}, {}
+        if issued is None:
+            return 200, handler(self, args), {}
+        # The installed workspace's own bot posts (handlers are synchronous: no interleaving).
+        saved = self.bot_user_id, self.bot_id
+        self.bot_user_id, self.bot_id = issued.target.bot_user_id, issued.target.bot_id
+        try:
+            return 200, handler(self, args), {}
+        finally:
+            self.bot_user_id, self.bot_id = saved
 
     async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: say hello, then relay envelopes from :meth:`socket_send`; record acks."""

@@ -33,6 +33,11 @@ TABLES = {
     "thread_leases",
     "thread_files",
     "view_contexts",
+    # 0011_oauth: slack_sdk's OAuth stores, on our migrations
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
+    "slack_org_teams",
 }
 
 

@@ -1,0 +1,595 @@
+"""OAuth mode on one instance (SQLite): install through the real routes, answer each workspace
+with its own token, refuse bad installs clearly, forget a workspace that leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.store.db import make_engine
+from tests.conftest import RunningBot
+from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope
+from tests.oauth_helpers import (
+    ENCRYPTION_KEY,
+    install,
+    land_on_redirect,
+    mention_in,
+    open_install_page,
+)
+
+
+@pytest.fixture
+def oauth_env(
+    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> dict[str, str]:
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    env = {
+        "SLACK_CLIENT_ID": fake_slack.client_id,
+        "SLACK_CLIENT_SECRET": fake_slack.client_secret,
+        "SLACK_TOKEN_ENCRYPTION_KEY": ENCRYPTION_KEY,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    fake_slack.add_workspace("TA0001", "Acme", channels=("CA0001",))
+    fake_slack.add_workspace("TB0001", "Beta", channels=("CB0001",))
+    fake_slack.add_org("E0000001", "Grid Co", teams={"TE0001": ("CE0001",), "TE0002": ("CE0002",)})
+    return {**bot_env, **env}
+
+
+@pytest.fixture
+async def oauth_bot(oauth_env: dict[str, str]) -> AsyncIterator[RunningBot]:
+    bot = await RunningBot().start()
+    yield bot
+    await bot.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        yield session
+
+
+def replies_in(fake: FakeSlack, target: str, channel: str, ts: str) -> list:
+    bot = fake.targets[target].bot_user_id
+    return [m for m in fake.messages(channel, ts) if m.ts != ts and m.user == bot]
+
+
+def tokens_used(fake: FakeSlack, channel: str) -> set[str]:
+    return {
+        c.headers.get("Authorization", "").removeprefix("Bearer ")
+        for c in fake.calls
+        if c.args.get("channel") == channel
+    }
+
+
+async def ask(bot: RunningBot, fake: FakeSlack, target: str, channel: str, text: str, **kw) -> dict:
+    event, envelope = mention_in(fake, target, channel, text, **kw)
+    resp = await bot.slack.event(event, **envelope)
+    assert resp.status == 200
+    return event
+
+
+async def test_two_workspaces_and_an_org_each_answered_with_their_own_token(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    status, _ = await oauth_bot.get("/healthz")
+    assert status == 200  # healthy with zero installations
+    for target in ("TA0001", "TB0001", "E0000001"):
+        status, page = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200, page
+        assert "installed" in page.lower()
+
+    asked = []
+    for target, channel, team in (
+        ("TA0001", "CA0001", None),
+        ("TB0001", "CB0001", None),
+        ("E0000001", "CE0002", "TE0002"),
+    ):
+        fake_glm.enqueue(Reply(chunks=["hello from GLM"]))
+        asked.append(
+            (target, channel, await ask(oauth_bot, fake_slack, target, channel, "hi", team=team))
+        )
+    await oauth_bot.wait_handled(3)
+    # Each workspace's own bot mention (<@UBTA0001>, <@UBE0000001>…) is stripped.
+    assert [r.user_text for r in fake_glm.requests] == ["hi", "hi", "hi"]
+    for target, channel, event in asked:
+        (reply,) = replies_in(fake_slack, target, channel, event["ts"])
+        assert reply.text == "hello from GLM"
+        (issued,) = fake_slack.tokens_of(target)
+        assert tokens_used(fake_slack, channel) == {issued.token}, fake_slack.describe_calls()
+
+    # A dump of the database reveals no token.
+    engine = make_engine(oauth_env_url(oauth_bot))
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT * FROM slack_installations"))).all()
+            rows += (await conn.execute(sa.text("SELECT * FROM slack_bots"))).all()
+    finally:
+        await engine.dispose()
+    dump = repr(rows)
+    assert len(rows) == 6
+    for issued in fake_slack.issued.values():
+        assert issued.token not in dump
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for issued in fake_slack.issued.values():
+        assert issued.token not in logged
+    assert fake_slack.client_secret not in logged
+
+    status, text = await oauth_bot.get_text("/metrics")
+    assert "glm_bot_installations 3.0" in text
+
+
+def oauth_env_url(bot: RunningBot) -> str:
+    return bot.bot.settings.database_url
+
+
+async def test_forged_missing_and_reused_state_and_reused_code_are_refused(
+    oauth_bot: RunningBot, fake_slack: FakeSlack, browser: aiohttp.ClientSession
+) -> None:
+    page = await open_install_page(browser, oauth_bot.url)
+    assert page.query["client_id"] == [fake_slack.client_id]
+    code = fake_slack.authorize_code("TA0001")
+    # forged state (with a cookie to match): refused, the code is never exchanged
+    status, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state="forged", cookie="forged"
+    )
+    assert status == 401 and "expired or was already used" in text
+    # no state at all
+    status, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=None, cookie=None
+    )
+    assert status == 400 and "incomplete" in text
+    assert not fake_slack.calls_to("oauth.v2.access")
+    # the real state works once...
+    status, _ = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
+    )
+    assert status == 200
+    # ...and never again, even with a fresh code
+    status, text = await land_on_redirect(
+        browser,
+        oauth_bot.url,
+        code=fake_slack.authorize_code("TA0001"),
+        state=page.state,
+        cookie=page.cookie,
+    )
+    assert status == 401 and "already used" in text
+    assert len(fake_slack.calls_to("oauth.v2.access")) == 1
+    # a reused code with a fresh state: Slack refuses it, and the page says so
+    page2 = await open_install_page(browser, oauth_bot.url)
+    status, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page2.state, cookie=page2.cookie
+    )
+    assert status == 401 and "already used or has expired" in text
+    assert fake_slack.calls_to("oauth.v2.access")[-1].response == {
+        "ok": False,
+        "error": "invalid_code",
+    }
+
+
+async def _dump(bot: RunningBot) -> dict[str, list]:
+    """Every row of every table (what a database dump would show)."""
+    engine = make_engine(oauth_env_url(bot))
+    out: dict[str, list] = {}
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+            for name in names:
+                out[name] = [
+                    tuple(r) for r in (await conn.execute(sa.text(f'SELECT * FROM "{name}"'))).all()
+                ]
+    finally:
+        await engine.dispose()
+    return out
+
+
+async def until_dump(
+    bot: RunningBot, done: Callable[[dict[str, list]], bool], timeout: float = 5.0
+) -> dict[str, list]:
+    """The database once ``done`` holds. Bolt runs event listeners after the ack and offers no
+    completion signal, so this re-reads the database (bounded) until the listener's
+    transaction is visible."""
+    async with asyncio.timeout(timeout):
+        while not done(dump := await _dump(bot)):  # noqa: ASYNC110 (a database state)
+            await asyncio.sleep(0.02)
+    return dump
+
+
+async def test_uninstall_forgets_the_workspace_and_revocation_its_tokens(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    for target in ("TA0001", "TB0001", "E0000001"):
+        status, _ = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200
+    events = [
+        await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "remember me"),
+        await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "and me"),
+        await ask(oauth_bot, fake_slack, "E0000001", "CE0001", "org here", team="TE0001"),
+    ]
+    await oauth_bot.wait_handled(3)
+    before = await _dump(oauth_bot)
+    assert any("TA0001" in repr(row) for row in before["threads"])
+
+    # Workspace A uninstalls: Slack revokes its tokens, then sends app_uninstalled.
+    fake_slack.revoke("TA0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "app_uninstalled", "event_ts": "1700000100.000100"},
+        team_id="TA0001",
+        bot_user_id="UBTA0001",
+        authorizations=[
+            {
+                "enterprise_id": None,
+                "team_id": "TA0001",
+                "user_id": "UBTA0001",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+    )
+    assert resp.status == 200
+    dump = await until_dump(oauth_bot, lambda d: "TA0001" not in repr(d))
+    leftovers = {
+        name: rows
+        for name, rows in dump.items()
+        if "TA0001" in repr(rows) or "CA0001" in repr(rows)
+    }
+    assert leftovers == {}, leftovers
+    assert any("TB0001" in repr(row) for row in dump["threads"])  # the others keep theirs
+
+    # A late retry of workspace A's mention starts no turn and makes no Slack call.
+    calls, asks = len(fake_slack.calls), len(fake_glm.requests)
+    event, envelope = mention_in(fake_slack, "TA0001", "CA0001", "still there?")
+    resp = await oauth_bot.slack.event(event, retry_num=1, **envelope)
+    assert resp.status == 200
+    assert (len(fake_slack.calls), len(fake_glm.requests)) == (calls, asks)
+
+    # Workspace B's bot token is revoked: its installation (the token) is deleted at once.
+    fake_slack.revoke("TB0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBTB0001"]}},
+        team_id="TB0001",
+        bot_user_id="UBTB0001",
+    )
+    assert resp.status == 200
+    dump = await until_dump(oauth_bot, lambda d: "TB0001" not in repr(d["slack_installations"]))
+    assert not any("TB0001" in repr(r) for r in dump["slack_installations"] + dump["slack_bots"])
+    calls = len(fake_slack.calls)
+    event, envelope = mention_in(fake_slack, "TB0001", "CB0001", "hello?")
+    await oauth_bot.slack.event(event, **envelope)
+    assert len(fake_slack.calls) == calls
+
+    # The org still answers, in another of its workspaces, with its own token.
+    fake_glm.enqueue(Reply(chunks=["org answer"]))
+    event = await ask(oauth_bot, fake_slack, "E0000001", "CE0002", "still here", team="TE0002")
+    await oauth_bot.wait_handled(4)
+    (reply,) = replies_in(fake_slack, "E0000001", "CE0002", event["ts"])
+    assert reply.text == "org answer"
+    assert events  # (the first three were answered before anyone left)
+
+
+async def test_a_rotating_token_is_refreshed_before_it_expires_once(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    fake_slack.token_lifetime = 60  # inside the bot's refresh margin (120 minutes) at once
+    status, _ = await install(
+        browser,
+        fake_slack,
+        "TB0001",
+        page_on=oauth_bot.url,
+        redirect_to=oauth_bot.url,
+        rotation=True,
+    )
+    assert status == 200
+    (first,) = fake_slack.tokens_of("TB0001")
+    assert first.token.startswith("xoxe.xoxb-")
+    fake_slack.token_lifetime = 43_200
+    fake_glm.enqueue(Reply(chunks=["fresh"]), Reply(chunks=["still fresh"]))
+    one = await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "first")
+    await oauth_bot.wait_handled(1)
+    two = await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "second")
+    await oauth_bot.wait_handled(2)
+
+    refreshes = [
+        c
+        for c in fake_slack.calls_to("oauth.v2.access")
+        if c.args.get("grant_type") == "refresh_token"
+    ]
+    assert len(refreshes) == 1 and refreshes[0].ok
+    assert len(fake_slack.used_refresh_tokens) == 1
+    _, second = fake_slack.tokens_of("TB0001")
+    assert tokens_used(fake_slack, "CB0001") == {second.token}  # the old one never again
+    assert [m.text for m in replies_in(fake_slack, "TB0001", "CB0001", one["ts"])] == ["fresh"]
+    assert [m.text for m in replies_in(fake_slack, "TB0001", "CB0001", two["ts"])] == [
+        "still fresh"
+    ]
+    dump = repr(await _dump(oauth_bot))
+    assert second.token not in dump and "xoxe-1-" not in dump  # neither token nor refresh token
+    _, metrics = await oauth_bot.get_text("/metrics")
+    assert 'glm_bot_token_refreshes_total{outcome="ok"} 1.0' in metrics
+
+
+async def test_allowed_team_ids_narrows_who_may_install(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    monkeypatch.setenv("ALLOWED_TEAM_IDS", "TA0001, E0000001")
+    bot = await RunningBot().start()
+    try:
+        status, page = await install(
+            browser, fake_slack, "TB0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 403 and "may not install" in page
+        (issued,) = fake_slack.tokens_of("TB0001")
+        assert issued.revoked  # the refused install's fresh token is revoked, never stored
+        assert (await _dump(bot))["slack_installations"] == []
+        for target in ("TA0001", "E0000001"):
+            status, _ = await install(
+                browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
+            )
+            assert status == 200
+        # Listing the org lets each of its workspaces ask, not only install.
+        fake_glm.enqueue(Reply(chunks=["org member answered"]))
+        event = await ask(bot, fake_slack, "E0000001", "CE0002", "may I?", team="TE0002")
+        await bot.wait_handled(1)
+        assert [m.text for m in replies_in(fake_slack, "E0000001", "CE0002", event["ts"])] == [
+            "org member answered"
+        ]
+    finally:
+        await bot.stop()
+
+
+async def test_a_wrong_client_secret_is_a_clear_refusal(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "not-the-app-secret")
+    bot = await RunningBot().start()
+    try:
+        status, page = await install(
+            browser, fake_slack, "TA0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 401
+        assert "SLACK_CLIENT_SECRET" in page and "did not accept" in page
+        assert fake_slack.calls_to("oauth.v2.access")[-1].response == {
+            "ok": False,
+            "error": "bad_client_secret",
+        }
+        assert "bad_client_secret" in caplog.text  # the operator's log names the cause
+        assert "not-the-app-secret" not in caplog.text
+        assert (await _dump(bot))["slack_installations"] == []
+    finally:
+        await bot.stop()
+
+
+async def test_check_reports_credentials_and_each_installation(
+    oauth_env: dict[str, str],
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    tmp_path: Path,
+) -> None:
+    from tests.bot_process import process_env
+
+    await install(browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url)
+    await install(
+        browser,
+        fake_slack,
+        "E0000001",
+        page_on=oauth_bot.url,
+        redirect_to=oauth_bot.url,
+        rotation=True,
+    )
+    await install(browser, fake_slack, "TB0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url)
+    fake_slack.revoke("TB0001")
+    env = {k: v for k, v in oauth_env.items() if k != "SLACK_BOT_TOKEN"}
+
+    async def check(**extra: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "check",
+            cwd=tmp_path,
+            env=process_env(**{**env, **extra}),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, (out + err).decode()
+
+    code, out = await check()
+    assert code == 1, out  # one installation's token is revoked
+    assert "✔ Slack client credentials: accepted" in out
+    assert "✔ Installations: 3 workspace(s)/org(s)" in out
+    assert "T:-:TA0001: token valid: bot UBTA0001 in Acme" in out
+    assert "E:E0000001: token valid" in out and "expiring in 12.0 h" in out
+    assert "✘   T:-:TB0001: token revoked" in out
+    assert "✔ Database" in out
+    for issued in fake_slack.issued.values():
+        assert issued.token not in out
+
+    code, out = await check(SLACK_CLIENT_SECRET="wrong-secret-value")
+    assert "✘ Slack client credentials: rejected (bad_client_secret)" in out
+    assert "wrong-secret-value" not in out
+
+
+async def test_socket_mode_still_serves_the_install_routes_and_answers_by_workspace(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.app_token)
+    bot = await RunningBot().start()
+    try:
+        await fake_slack.wait_for(lambda f: f.sockets, what="the Socket Mode connection")
+        status, _ = await install(
+            browser, fake_slack, "TB0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 200
+        fake_glm.enqueue(Reply(chunks=["over the socket"]))
+        event, envelope = mention_in(fake_slack, "TB0001", "CB0001", "hi")
+        await fake_slack.socket_send(event_envelope(event, **envelope))
+        await bot.wait_handled(1)
+        assert [m.text for m in replies_in(fake_slack, "TB0001", "CB0001", event["ts"])] == [
+            "over the socket"
+        ]
+        (issued,) = fake_slack.tokens_of("TB0001")
+        assert tokens_used(fake_slack, "CB0001") == {issued.token}
+    finally:
+        await bot.stop()
+
+
+async def test_the_messages_tab_uses_the_workspace_s_token(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """The agent surface calls Slack outside the turn (suggested prompts on opening the tab):
+    it too runs in the request's workspace scope."""
+    from tests.fakes.slack_requests import app_home_opened_event
+
+    fake_slack.add_workspace("TD0001", "Delta", channels=("DD0001",))
+    for target in ("TA0001", "TD0001"):
+        status, _ = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200
+    (delta,) = fake_slack.tokens_of("TD0001")
+    _, envelope = mention_in(fake_slack, "TD0001", "DD0001", "x")
+    resp = await oauth_bot.slack.event(app_home_opened_event(channel="DD0001"), **envelope)
+    assert resp.status == 200
+    call = await fake_slack.wait_for_call("assistant.threads.setSuggestedPrompts")
+    assert call.ok and call.headers["Authorization"] == f"Bearer {delta.token}"
+
+
+async def test_crash_recovery_edits_each_workspace_s_reply_with_its_own_token(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """Background work has no request: the survivor finds each reply's installation by its
+    team (an org's workspace through the org) and edits with that token."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.action_ids import RETRY_ACTION_ID
+    from bot.store.repository import Repository
+    from tests.e2e.test_recovery_state import buttons, streaming_blocks
+
+    first = await RunningBot().start()
+    try:
+        for target in ("TA0001", "E0000001"):
+            status, _ = await install(
+                browser, fake_slack, target, page_on=first.url, redirect_to=first.url
+            )
+            assert status == 200
+        await ask(first, fake_slack, "E0000001", "CE0001", "hello org", team="TE0001")
+        await first.wait_handled(1)  # the org's workspace TE0001 is now known
+    finally:
+        await first.stop()
+
+    repo = Repository(make_engine(oauth_env["DATABASE_URL"]))
+    roots = {}
+    for target, team, channel in (("TA0001", "TA0001", "CA0001"), ("E0000001", "TE0001", "CE0001")):
+        root = fake_slack.add_message(channel, "<@UB> question")
+        client = AsyncWebClient(
+            token=fake_slack.tokens_of(target)[0].token, base_url=fake_slack.api_url
+        )
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=root,
+            text="half",
+            blocks=streaming_blocks("half", turn_id=f"t-{team}"),
+        )
+        if client.session is not None:
+            await client.session.close()
+        await repo.start_reply(
+            turn_id=f"t-{team}",
+            team_id=team,
+            channel_id=channel,
+            thread_ts=root,
+            user_id="U0001",
+            assistant_id="65940acff94777010aa6b796",
+            question="q",
+            instance_id="crashed-instance",
+            lang="en",
+        )
+        roots[target] = (channel, root)
+    await repo.engine.dispose()
+
+    monkeypatch.setenv("INSTANCE_HEARTBEAT_SECONDS", "0.3")
+    survivor = await RunningBot().start()
+    try:
+        for target, (channel, root) in roots.items():
+            bot_user = fake_slack.targets[target].bot_user_id
+            await fake_slack.wait_for(
+                lambda f, c=channel, r=root, u=bot_user: any(
+                    (RETRY_ACTION_ID, "Retry") in buttons(m)
+                    for m in f.messages(c, r)
+                    if m.user == u
+                ),
+                timeout=10,
+                what=f"{target}'s interrupted reply",
+            )
+    finally:
+        await survivor.stop()
+    for target, (channel, _root) in roots.items():
+        (issued,) = fake_slack.tokens_of(target)
+        assert tokens_used(fake_slack, channel) == {issued.token}
+
+
+async def test_an_org_uninstall_forgets_every_workspace_of_the_org(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    for target in ("TA0001", "E0000001"):
+        status, _ = await install(
+            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
+        )
+        assert status == 200
+    await ask(oauth_bot, fake_slack, "E0000001", "CE0001", "one", team="TE0001")
+    await ask(oauth_bot, fake_slack, "E0000001", "CE0002", "two", team="TE0002")
+    await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "three")
+    await oauth_bot.wait_handled(3)
+    fake_slack.revoke("E0000001")
+    _, envelope = mention_in(fake_slack, "E0000001", "CE0001", "x", team="TE0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "app_uninstalled", "event_ts": "1700000100.000100"}, **envelope
+    )
+    assert resp.status == 200
+    gone = ("E0000001", "TE0001", "TE0002", "CE0001", "CE0002")
+    dump = await until_dump(oauth_bot, lambda d: not any(x in repr(d) for x in gone))
+    assert "TA0001" in repr(dump["threads"]) and "TA0001" in repr(dump["slack_installations"])
