@@ -226,6 +226,7 @@ async def test_uninstall_forgets_the_workspace_and_revocation_its_tokens(
     await oauth_bot.wait_handled(3)
     before = await _dump(oauth_bot)
     assert any("TA0001" in repr(row) for row in before["threads"])
+    assert any("TA0001" in repr(row) for row in before["usage_monthly"])  # what it cost too
 
     # Workspace A uninstalls: Slack revokes its tokens, then sends app_uninstalled.
     fake_slack.revoke("TA0001")
