@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from bot.reply.ratelimit import PostBudget
-from tests.unit.test_ratelimit import WAIT, FakeTime, settle
+from tests.reply.test_ratelimit import WAIT, FakeTime, settle
 
 RATE = 128.0  # one token every 1/128 s: exact in binary floating point
 
