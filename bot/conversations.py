@@ -34,13 +34,14 @@ from bot.logs import TURN_ID
 from bot.metrics import Metrics
 from bot.oauth.workspace import SlackAccess, current_access
 from bot.oauth.workspace import scope as workspace_scope
-from bot.policy import TurnPolicy, may_stop
+from bot.policy import TurnPolicy
 from bot.reply.calls import ReplyGone
 from bot.reply.choose import Replies
 from bot.reply.notices import ThreadNotices
 from bot.reply.ratelimit import Budgets, LocalStore
 from bot.reply.state import ReplyTarget
 from bot.reply.view import ReplyView
+from bot.stops import RunningTurns, StopOutcome
 from bot.store.repository import ReplyRecord, Repository, ThreadRecord
 from bot.store.usage import TurnUsage
 from bot.surface.turn_hooks import DMSurface
@@ -52,14 +53,6 @@ from bot.workspace.people import UserDirectory
 from bot.workspace.threads import with_thread_context
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class RunningTurn:
-    task: asyncio.Task[None]
-    team_id: str
-    asker: str  # whose question it answers: only they (or an admin) may stop it
-    stopped_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +79,6 @@ class TurnOutcome:
 RetryOutcome = Literal["started", "taken"] | Refusal
 # What a Stop press did: stopped here, left in the database for the streaming instance,
 # refused (someone else's answer), or nothing left to stop.
-StopOutcome = Literal["stopped", "requested", "not_yours", "finished"]
 
 
 def glm_user_id(team_id: str, user_id: str) -> str:
@@ -133,7 +125,7 @@ class Conversations:
         self.meter = meter  # counts every answered turn's tokens (and checks quotas)
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy, meter=meter)
         self._auth_error_logged = False
-        self._running: dict[str, RunningTurn] = {}
+        self.running = RunningTurns(repo=repo, admins=policy.admins)
         self._side_tasks: set[asyncio.Task[None]] = set()  # overload notices in flight
         self.metrics = metrics or Metrics()
         # Every Slack budget of this instance (shared with the others when the store is).
@@ -214,30 +206,10 @@ class Conversations:
 
     # -- the turn ----------------------------------------------------------------------------
     async def stop(self, turn_id: str, *, user_id: str, team_id: str) -> StopOutcome:
-        """A Stop press: cancel the reply if it streams here, else leave word in the database
-        for the instance that streams it. Either way only the asker or an admin may."""
-        running = self._running.get(turn_id)
-        if running is None or running.team_id != team_id:
-            admin = user_id in self._policy.admins
-            return await self._repo.request_stop(
-                turn_id, user_id=user_id, team_id=team_id, admin=admin
-            )
-        if not may_stop(presser=user_id, asker=running.asker, admins=self._policy.admins):
-            return "not_yours"
-        return "stopped" if _cancel(running, user_id) else "finished"
+        return await self.running.stop(turn_id, user_id=user_id, team_id=team_id)
 
     async def apply_remote_stops(self) -> int:
-        """Stop local turns whose Stop button was pressed on another instance (the pressing
-        instance checked who may; see Repository.request_stop)."""
-        if not self._running:
-            return 0
-        requests = await self._repo.stop_requests(list(self._running))
-        stopped = 0
-        for turn_id, user_id in requests.items():
-            running = self._running.get(turn_id)
-            if running is not None and _cancel(running, user_id):
-                stopped += 1
-        return stopped
+        return await self.running.apply_remote()
 
     async def retry(self, reply: ReplyRecord, *, user_id: str) -> RetryOutcome:
         """Re-ask a failed reply's question in its thread, for ``user_id``, through admission.
@@ -345,7 +317,9 @@ class Conversations:
         try:
             async with self._upstream_slot(view, lang):
                 stream = self._stream(ask, route, turn_id, view, outcome)
-                stopped_by = await self._until_done_or_stopped(turn_id, route, stream)
+                stopped_by = await self.running.run(
+                    turn_id, team_id=route.team_id, asker=route.user_id, stream=stream
+                )
             if stopped_by is not None:
                 outcome.status = "stopped"
                 outcome.notices.append(t("stopped_by", lang, user=stopped_by))
@@ -471,28 +445,6 @@ class Conversations:
         finally:
             self.metrics.active_streams.dec()
             self._slots.release()
-
-    async def _until_done_or_stopped(
-        self, turn_id: str, route: Route, stream: Coroutine[Any, Any, None]
-    ) -> str | None:
-        """Run the stream as its own task, which only Stop cancels; return who stopped it.
-
-        A cancellation of the turn itself (shutdown) reaches the ``await`` here instead: the
-        stream is cancelled with it and the cancellation goes on up.
-        """
-        task = asyncio.create_task(stream)
-        running = self._running[turn_id] = RunningTurn(task, route.team_id, route.user_id)
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        finally:
-            self._running.pop(turn_id, None)
-        if task.cancelled():
-            return running.stopped_by
-        task.result()  # ReplyGone and unexpected failures surface here
-        return None
 
     def _observe(self, view: ReplyView, outcome: TurnOutcome, started: float) -> None:
         self.metrics.turns.labels(outcome.status).inc()
@@ -664,15 +616,6 @@ class Conversations:
 
     async def _post(self, route: Route, text: str) -> None:
         await self._notices.post(channel_id=route.channel_id, thread_ts=route.thread_ts, text=text)
-
-
-def _cancel(running: RunningTurn, user_id: str) -> bool:
-    """Cancel a running reply on behalf of ``user_id``; False if it was already stopped."""
-    if running.stopped_by is not None:
-        return False
-    running.stopped_by = user_id
-    running.task.cancel()
-    return True
 
 
 def _enterprise_id() -> str | None:
