@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -26,11 +26,6 @@ from bot.conversations import Conversations
 from bot.files.service import FileService
 from bot.glm.client import GLMClient, RetryPolicy, Timeouts
 from bot.metrics import Metrics
-from bot.oauth.authorize import fill_team
-from bot.oauth.crypto import TokenDecryptError
-from bot.oauth.flow import install_routes
-from bot.oauth.leaving import register_departures
-from bot.oauth.setup import OAuth, build_oauth
 from bot.oauth.workspace import current_bot_user_id
 from bot.policy import AccessPolicy, TurnPolicy, parse_id_list
 from bot.recovery import recover_orphans
@@ -59,6 +54,9 @@ from bot.usage.meter import UsageMeter
 from bot.usage.month import Clock, system_clock
 from bot.usage.quotas import QuotaPolicy
 from bot.workspace.people import UserDirectory
+
+if TYPE_CHECKING:
+    from bot.oauth.setup import OAuth
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +120,7 @@ def build_bot(
         ),
     )
     metrics = Metrics()
-    oauth = build_oauth(settings, engine, metrics.registry) if settings.oauth_mode else None
+    oauth = _build_oauth(settings, engine, metrics) if settings.oauth_mode else None
     # A 429 is the budgets' to handle on the reply strategies' calls, slack_sdk's elsewhere.
     clients = (
         oauth.clients
@@ -245,6 +243,8 @@ def build_bot(
         ),
     )
     if oauth is not None:
+        from bot.oauth.leaving import register_departures
+
         register_departures(bolt, oauth.departures)
     _wire_agent_surface(bolt, settings, slack, repo, glm, store, conversations)
     return Bot(
@@ -262,10 +262,19 @@ def build_bot(
     )
 
 
+def _build_oauth(settings: Settings, engine: AsyncEngine, metrics: Metrics) -> OAuth:
+    """OAuth mode only: its modules (and cryptography) are not loaded for a single token."""
+    from bot.oauth.setup import build_oauth
+
+    return build_oauth(settings, engine, metrics.registry)
+
+
 def _oauth_options(oauth: OAuth | None) -> dict[str, Any]:
     """Bolt's multi-workspace options: the install routes, our authorisation, the org's team."""
     if oauth is None:
         return {}
+    from bot.oauth.authorize import fill_team
+
     return {"oauth_flow": oauth.flow, "authorize": oauth.authorize, "before_authorize": fill_team}
 
 
@@ -357,6 +366,8 @@ async def start_bot(bot: Bot) -> None:
 
 async def _start_oauth(bot: Bot, oauth: OAuth) -> None:
     """OAuth mode: no token to check at start; the stored ones must be readable."""
+    from bot.oauth.crypto import TokenDecryptError
+
     try:
         await oauth.verify_key()
     except TokenDecryptError as exc:
@@ -496,6 +507,8 @@ def build_web_app(bot: Bot) -> web.Application:
         # would let anyone on the network inject events, so there is none.
         web_app = web.Application()
         if bot.oauth is not None:  # people still install through the browser
+            from bot.oauth.flow import install_routes
+
             web_app.add_routes(install_routes(bot.oauth.flow))
     else:
         assert secret is not None and secret.get_secret_value()
