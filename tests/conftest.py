@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Hashable, Iterator
 from pathlib import Path
 
@@ -171,3 +172,24 @@ async def running_bot(bot_env: dict[str, str]) -> AsyncIterator[RunningBot]:
     bot = await RunningBot().start()
     yield bot
     await bot.stop()
+
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """An empty PostgreSQL database of the test's own on ``TEST_POSTGRES_URL``'s server, dropped
+    afterwards; the test is skipped, with the reason, when the server is unreachable."""
+    asyncpg = pytest.importorskip("asyncpg")
+    try:
+        admin = await asyncio.wait_for(asyncpg.connect(POSTGRES_ADMIN_URL), 5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}: {exc}")
+    name = f"glm_bot_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

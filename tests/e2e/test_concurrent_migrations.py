@@ -8,10 +8,7 @@ alembic_version`` and one died with ``duplicate key value violates unique constr
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -23,25 +20,6 @@ from bot.store.migrate import upgrade_to_head
 from tests.bot_process import BotProcess, process_env
 from tests.conftest import BOT_TOKEN, GLM_KEY, SIGNING_SECRET
 from tests.fakes import FakeGLM, FakeSlack
-
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def fresh_pg_url() -> AsyncIterator[str]:
-    """An empty database of its own on the test server; skipped with the reason if unreachable."""
-    asyncpg = pytest.importorskip("asyncpg")
-    try:
-        admin = await asyncio.wait_for(asyncpg.connect(ADMIN_URL), 5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {type(exc).__name__}: {exc}")
-    name = f"glm_bot_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def _settings(fake_slack: FakeSlack, fake_glm: FakeGLM, database_url: str) -> dict[str, str]:
@@ -66,9 +44,9 @@ async def _start_together(procs: list[BotProcess]) -> None:
 
 
 async def test_two_processes_and_a_migrate_start_together_on_an_empty_postgres(
-    tmp_path: Path, fresh_pg_url: str, fake_slack: FakeSlack, fake_glm: FakeGLM
+    tmp_path: Path, pg_url: str, fake_slack: FakeSlack, fake_glm: FakeGLM
 ) -> None:
-    settings = _settings(fake_slack, fake_glm, fresh_pg_url)
+    settings = _settings(fake_slack, fake_glm, pg_url)
     procs = [BotProcess(tmp_path, **settings) for _ in "ab"]
     migrate = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -121,8 +99,8 @@ async def test_concurrent_upgrades_in_one_process_on_sqlite(tmp_path: Path) -> N
     await _concurrent_upgrades(f"sqlite+aiosqlite:///{tmp_path / 'race.db'}", 4)
 
 
-async def test_concurrent_upgrades_in_one_process_on_postgres(fresh_pg_url: str) -> None:
-    await _concurrent_upgrades(fresh_pg_url.replace("postgresql://", "postgresql+asyncpg://"), 4)
+async def test_concurrent_upgrades_in_one_process_on_postgres(pg_url: str) -> None:
+    await _concurrent_upgrades(pg_url.replace("postgresql://", "postgresql+asyncpg://"), 4)
 
 
 async def test_a_held_lock_makes_the_upgrade_wait_then_give_up(tmp_path: Path) -> None:
@@ -146,14 +124,14 @@ async def test_a_held_lock_makes_the_upgrade_wait_then_give_up(tmp_path: Path) -
 
 
 async def test_a_held_advisory_lock_makes_the_upgrade_wait_then_give_up(
-    fresh_pg_url: str,
+    pg_url: str,
 ) -> None:
     import asyncpg
 
     from bot.store.migrate import PG_LOCK_KEY, MigrationLockTimeout
 
-    holder = await asyncpg.connect(fresh_pg_url)
-    engine = make_engine(fresh_pg_url.replace("postgresql://", "postgresql+asyncpg://"))
+    holder = await asyncpg.connect(pg_url)
+    engine = make_engine(pg_url.replace("postgresql://", "postgresql+asyncpg://"))
     try:
         await holder.execute("SELECT pg_advisory_lock($1)", PG_LOCK_KEY)
         with pytest.raises(MigrationLockTimeout):

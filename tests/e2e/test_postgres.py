@@ -8,36 +8,14 @@ server cannot be reached.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
 from bot.store.repository import Repository
-from tests.conftest import RunningBot
+from tests.conftest import POSTGRES_ADMIN_URL, RunningBot
 from tests.fakes import FakeGLM, FakeSlack, mention_event, message_event
-
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    asyncpg = pytest.importorskip("asyncpg")
-    try:
-        admin = await asyncio.wait_for(asyncpg.connect(ADMIN_URL), 5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {type(exc).__name__}: {exc}")
-    name = f"glm_bot_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
@@ -157,7 +135,7 @@ async def test_healthz_turns_503_when_the_database_goes_away(
     bot = await RunningBot().start()
     try:
         assert (await bot.get("/healthz"))[0] == 200
-        admin = await asyncpg.connect(ADMIN_URL)
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
         try:
             await admin.execute(f'DROP DATABASE "{pg_url.rsplit("/", 1)[1]}" WITH (FORCE)')
         finally:

@@ -8,9 +8,6 @@ skipped, with the reason shown, only when it cannot be reached.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,33 +18,15 @@ from tests.conftest import RunningBot
 from tests.e2e.test_usage_quotas import MonthClock, costs
 from tests.fakes import FakeGLM, FakeSlack, mention_event
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def usage_pg_url() -> AsyncIterator[str]:
-    asyncpg = pytest.importorskip("asyncpg")
-    try:
-        admin = await asyncio.wait_for(asyncpg.connect(ADMIN_URL), 5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {type(exc).__name__}: {exc}")
-    name = f"test_cost_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
 
 async def test_two_instances_share_the_count_and_overshoot_only_by_running_answers(
     bot_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
-    usage_pg_url: str,
+    pg_url: str,
     fake_slack: FakeSlack,
     fake_glm: FakeGLM,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", usage_pg_url)
+    monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("MONTHLY_TOKENS_PER_USER", "1000")
     clock = MonthClock(datetime(2026, 12, 7, 12, tzinfo=UTC))
     first = await RunningBot(clock=clock).start()
@@ -80,7 +59,7 @@ async def test_two_instances_share_the_count_and_overshoot_only_by_running_answe
         ("U0001", ":bar_chart: You have used 1,200 tokens this month")
     ] * 2
 
-    engine = make_engine(usage_pg_url.replace("postgresql://", "postgresql+asyncpg://"))
+    engine = make_engine(pg_url.replace("postgresql://", "postgresql+asyncpg://"))
     try:
         store = UsageStore(engine)
         person = await store.person(team_id="T0001", user_id="U0001", month="2026-12")
@@ -91,13 +70,13 @@ async def test_two_instances_share_the_count_and_overshoot_only_by_running_answe
     assert [(channel, tokens.total) for channel, tokens in channels] == [("C0001", 1200)]
 
 
-async def test_concurrent_counting_loses_nothing_on_postgres(usage_pg_url: str) -> None:
+async def test_concurrent_counting_loses_nothing_on_postgres(pg_url: str) -> None:
     """Forty turns counted at once from two engines (two instances' pools) add up exactly."""
     from bot.store.migrate import upgrade_to_head
     from bot.store.retention import prune_before
     from bot.store.usage import TurnUsage
 
-    url = usage_pg_url.replace("postgresql://", "postgresql+asyncpg://")
+    url = pg_url.replace("postgresql://", "postgresql+asyncpg://")
     engines = [make_engine(url), make_engine(url)]
     try:
         await upgrade_to_head(engines[0])
