@@ -12,22 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.errors import SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.oauth.tokens import NotInstalled, TokenKeeper
-from bot.oauth.workspace import current_access
+from bot.oauth.workspace import NoWorkspaceInScope, WorkspaceNotInstalled, current_access
+
+__all__ = ["NoWorkspaceInScope", "WorkspaceNotInstalled", "WorkspaceWebClient"]
 
 NO_TOKEN_METHODS = frozenset({"oauth.v2.access", "oauth.v2.exchange", "oauth.access"})
-
-
-class NoWorkspaceInScope(SlackRequestError):
-    """A Slack call outside any workspace's scope: a bug, refused rather than mis-sent."""
-
-
-class WorkspaceNotInstalled(SlackRequestError):
-    """The workspace in scope has no usable token (uninstalled, revoked, expired)."""
 
 
 class WorkspaceWebClient(AsyncWebClient):

@@ -15,6 +15,16 @@ import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackRequestError
+
+
+class NoWorkspaceInScope(SlackRequestError):
+    """A Slack call outside any workspace's scope: a bug, refused rather than mis-sent."""
+
+
+class WorkspaceNotInstalled(SlackRequestError):
+    """The workspace in scope has no usable token (uninstalled, revoked, expired)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Workspace:

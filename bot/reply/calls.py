@@ -16,10 +16,11 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
+from bot.oauth.workspace import WorkspaceNotInstalled
 from bot.reply.ratelimit import Budget
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class SlackCalls:
                 await budget.acquire(scope, urgent=urgent)
             try:
                 return await getattr(self.client, method)(**kwargs)
+            except WorkspaceNotInstalled as exc:  # OAuth: uninstalled or revoked meanwhile
+                raise ReplyGone("not_installed") from exc
             except SlackApiError as exc:
                 wait = await self._after_error(method, exc, budget, scope, delay)
                 if attempt == attempts:
@@ -146,6 +149,6 @@ class ThreadStatus:
         try:
             await self._client.assistant_threads_setStatus(**kwargs)
             return True
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             log.debug("setStatus refused: %s", exc)
             return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class ThreadNotices:
     async def post(self, *, channel_id: str, thread_ts: str, text: str) -> None:
         try:
             await self._client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, text=text)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not post in %s: %s", channel_id, _reason(exc))
 
     async def whisper(self, *, channel_id: str, thread_ts: str, user_id: str, text: str) -> None:
@@ -40,7 +40,7 @@ class ThreadNotices:
             await self._client.assistant_threads_setStatus(
                 channel_id=channel_id, thread_ts=thread_ts, status=text
             )
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             log.debug("setStatus refused in %s: %s", channel_id, _reason(exc))
 
 

@@ -594,3 +594,32 @@ async def test_an_org_uninstall_forgets_every_workspace_of_the_org(
     gone = ("E0000001", "TE0001", "TE0002", "CE0001", "CE0002")
     dump = await until_dump(oauth_bot, lambda d: not any(x in repr(d) for x in gone))
     assert "TA0001" in repr(dump["threads"]) and "TA0001" in repr(dump["slack_installations"])
+
+
+async def test_an_answer_streaming_when_its_workspace_uninstalls_stops_at_once(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """No token is left to show it with, so the upstream stream is closed rather than read (and
+    billed) to its end, and the turn ends instead of retrying edits nobody can see."""
+    status, _ = await install(
+        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
+    )
+    assert status == 200
+    fake_glm.enqueue(Reply(chunks=["word "] * 200, chunk_delay=0.05))  # about 10 s
+    event = await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "a long one")
+    await fake_slack.wait_for(
+        lambda f: bool(replies_in(f, "TA0001", "CA0001", event["ts"])), what="the first text"
+    )
+    fake_slack.revoke("TA0001")
+    resp = await oauth_bot.slack.event(
+        {"type": "app_uninstalled", "event_ts": "1700000100.000100"},
+        team_id="TA0001",
+        bot_user_id="UBTA0001",
+    )
+    assert resp.status == 200
+    stream = await fake_glm.wait_for_stream_state("client_closed", "completed", timeout=12)
+    assert stream.state == "client_closed", "the answer was read to its end"
+    await oauth_bot.wait_handled(1)
