@@ -13,6 +13,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.reply.calls import ThreadStatus
+
 log = logging.getLogger(__name__)
 
 
@@ -32,16 +34,11 @@ class ThreadNotices:
             await self._client.chat_postEphemeral(
                 channel=channel_id, user=user_id, thread_ts=thread_ts, text=text
             )
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not tell %s privately in %s: %s", user_id, channel_id, _reason(exc))
 
     async def status(self, *, channel_id: str, thread_ts: str, text: str) -> None:
-        try:
-            await self._client.assistant_threads_setStatus(
-                channel_id=channel_id, thread_ts=thread_ts, status=text
-            )
-        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-            log.debug("setStatus refused in %s: %s", channel_id, _reason(exc))
+        await ThreadStatus(self._client, channel_id=channel_id, thread_ts=thread_ts).set(text)
 
 
 def _reason(exc: Exception) -> str:
