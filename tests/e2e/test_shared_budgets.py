@@ -17,7 +17,6 @@ from bot.store.budgets import DatabaseBucketStore
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
 from tests.conftest import RunningBot
-from tests.e2e.test_postgres import pg_url  # noqa: F401 - the fixture
 from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, mention_event
 
 # Fast tiers (the same shape as Slack's, ten times quicker) so the load test takes seconds.
@@ -30,7 +29,7 @@ def asyncpg_url(url: str) -> str:
 
 
 @pytest.mark.parametrize("cas_attempts", [3, 0], ids=["compare-and-set", "row-lock"])
-async def test_two_stores_draw_on_one_bucket(pg_url: str, cas_attempts: int) -> None:  # noqa: F811
+async def test_two_stores_draw_on_one_bucket(pg_url: str, cas_attempts: int) -> None:
     engines = [make_engine(asyncpg_url(pg_url)) for _ in range(2)]
     stores = [DatabaseBucketStore(engine, cas_attempts=cas_attempts) for engine in engines]
     try:
@@ -70,7 +69,7 @@ def _final(slack: FakeSlack, channel: str, ts: str) -> bool:
 async def test_two_instances_share_the_workspace_edit_budget(
     bot_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
     fake_slack: FakeSlack,
     fake_glm: FakeGLM,
 ) -> None:
