@@ -90,7 +90,7 @@ class Gatekeeper:
             log.info("refused %s in %s (allow-list)", route.user_id, route.channel_id)
             silent = self._policy.refuse_silently_in_channels and not is_dm
             return Refusal("not_allowed", t("not_allowed", lang), quiet=silent)
-        over = await self._quota(route, lang)
+        over = await self._quota(route, lang, org=org)
         if over is not None:
             return over
         wait = await self._rate_limit_wait(route)
@@ -102,11 +102,14 @@ class Gatekeeper:
         text = t("rate_limited", lang, count=count, minutes=minutes, unit=unit)
         return Refusal("rate_limited", text)
 
-    async def _quota(self, route: Route, lang: Lang) -> Refusal | None:
-        """Over this month's token quota (the person's or the workspace's): no GLM call."""
+    async def _quota(self, route: Route, lang: Lang, *, org: str | None) -> Refusal | None:
+        """Over this month's token quota (the person's or the workspace's, or for an org-wide
+        install the org's): no GLM call."""
         if self.meter is None:
             return None
-        over = await self.meter.breach(team_id=route.team_id, user_id=route.user_id)
+        over = await self.meter.breach(
+            team_id=route.team_id, user_id=route.user_id, enterprise_id=org
+        )
         if over is None:
             return None
         log.info("refused %s in %s (%s quota)", route.user_id, route.team_id, over.scope)

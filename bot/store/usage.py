@@ -97,11 +97,16 @@ class UsageStore:
         )
         return stmt
 
-    async def quota_reading(self, *, team_id: str, user_id: str, month: str) -> QuotaReading:
-        """The person's and the workspace's total tokens this month, in one query."""
+    async def quota_reading(
+        self, *, team_id: str, user_id: str, month: str, enterprise_id: str | None = None
+    ) -> QuotaReading:
+        """The person's and the workspace's total tokens this month, in one query. With
+        ``enterprise_id`` (an org-wide install) the installation is the Grid org: the totals
+        are the org's, over all its workspaces (a Grid user id is the same in each)."""
         u = UsageMonth
+        where = u.enterprise_id == enterprise_id if enterprise_id else u.team_id == team_id
         stmt = select(u.user_id, u.prompt_tokens + u.completion_tokens).where(
-            u.team_id == team_id,
+            where,
             u.month == month,
             u.channel_id == ALL,
             or_(

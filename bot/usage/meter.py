@@ -47,14 +47,17 @@ class UsageMeter:
             tokens.labels("completion", usage.assistant_id).inc(max(0, usage.completion_tokens))
         return (self.store.tally(usage, month=self.month),)
 
-    async def breach(self, *, team_id: str, user_id: str) -> Breach | None:
-        """The quota a new question from ``user_id`` would exceed; no query when unlimited."""
+    async def breach(
+        self, *, team_id: str, user_id: str, enterprise_id: str | None = None
+    ) -> Breach | None:
+        """The quota a new question from ``user_id`` would exceed; no query when unlimited.
+        ``enterprise_id``: an org-wide install, whose quota is the org's (see UsageStore)."""
         policy = self.policy
         if policy.per_workspace <= 0 and policy.user_limit(user_id) <= 0:
             return None
         now = self.clock()
         reading = await self.store.quota_reading(
-            team_id=team_id, user_id=user_id, month=month_key(now)
+            team_id=team_id, user_id=user_id, month=month_key(now), enterprise_id=enterprise_id
         )
         return breach(
             policy,

@@ -88,3 +88,32 @@ async def test_the_store_counts_rollups_and_forgets_people_but_keeps_monthly_tot
         assert november[a].total == 110, "the workspace's monthly total stays"
     finally:
         await engine.dispose()
+
+
+async def test_an_org_wide_install_counts_quota_over_all_workspaces_of_the_org(
+    tmp_path: Path,
+) -> None:
+    """For an org-wide install (Grid) the installation is the org: its quota reading sums
+    every workspace of the org, and a Grid user's own tokens across them; other orgs and
+    workspaces installed on their own do not count."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'org.db'}")
+    try:
+        await upgrade_to_head(engine)
+        store = UsageStore(engine)
+        a = "a" * 24
+        for team, org, user, tokens in (
+            ("TE1", "E1", "W1", 100),
+            ("TE2", "E1", "W1", 50),
+            ("TE2", "E1", "W2", 7),
+            ("TE3", "E2", "W1", 1000),  # another org
+            ("T9", None, "W1", 2000),  # a workspace installed on its own
+        ):
+            await store.add(TurnUsage(team, org, user, "C1", a, tokens, 0), month="2026-12")
+        org = await store.quota_reading(
+            team_id="TE1", user_id="W1", month="2026-12", enterprise_id="E1"
+        )
+        assert (org.user, org.workspace) == (150, 157)
+        team = await store.quota_reading(team_id="TE1", user_id="W1", month="2026-12")
+        assert (team.user, team.workspace) == (100, 100)
+    finally:
+        await engine.dispose()
