@@ -623,3 +623,31 @@ async def test_an_answer_streaming_when_its_workspace_uninstalls_stops_at_once(
     stream = await fake_glm.wait_for_stream_state("client_closed", "completed", timeout=12)
     assert stream.state == "client_closed", "the answer was read to its end"
     await oauth_bot.wait_handled(1)
+
+
+async def test_an_org_wide_install_has_one_quota_for_the_whole_org(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    from tests.e2e.test_usage_quotas import costs
+
+    monkeypatch.setenv("MONTHLY_TOKENS_PER_WORKSPACE", "1000")
+    bot = await RunningBot().start()
+    try:
+        status, _ = await install(
+            browser, fake_slack, "E0000001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 200
+        fake_glm.enqueue(costs(900, 200))  # crosses the org's 1,000 in workspace TE0001
+        await ask(bot, fake_slack, "E0000001", "CE0001", "first", team="TE0001")
+        await bot.wait_handled(1)
+        await ask(bot, fake_slack, "E0000001", "CE0002", "second", team="TE0002")
+        await bot.wait_handled(2)
+        assert len(fake_glm.requests) == 1, "the org's other workspace is over the same quota"
+        note = await fake_slack.wait_for_call("chat.postEphemeral")
+        assert note.args["channel"] == "CE0002" and "1,100" in note.args["text"]
+    finally:
+        await bot.stop()
