@@ -166,13 +166,18 @@ class Conversations:
     async def _handle(self, route: Route, event_id: str | None) -> None:
         if event_id:
             log.info("event %s: message %s in %s", event_id, route.ts, route.channel_id)
-        if event_id and not await self._repo.claim(f"event:{event_id}"):
-            log.info("event %s already processed; skipping retry", event_id)
-            return
         thread = await self._thread_of(route)
         if thread is None and route.requires_known_thread:
             return  # a human thread the bot was never asked into
-        if not await self._repo.claim(f"msg:{route.team_id}:{route.channel_id}:{route.ts}"):
+        # Exactly once, in one transaction: this delivery (Slack retries with the same event
+        # id) and this message (it arrives as app_mention and as message).
+        message = f"msg:{route.team_id}:{route.channel_id}:{route.ts}"
+        keys = [f"event:{event_id}", message] if event_id else [message]
+        claimed = await self._repo.claim_all(keys)
+        if not claimed[0] and event_id:
+            log.info("event %s already processed; skipping retry", event_id)
+            return
+        if not all(claimed):
             return  # the same message arrived as app_mention and message: answer once
         decision = await self.gate.admit(route)
         if isinstance(decision, Refusal):
@@ -371,17 +376,11 @@ class Conversations:
                     return None
         new_thread = thread is None
         if thread is None:
-            assistant_id = (
-                await self._repo.get_channel_assistant(
-                    team_id=route.team_id, channel_id=route.channel_id
-                )
-                or self._policy.default_assistant_id
-            )
-            thread, new_thread = await self._repo.get_or_create_thread(
+            thread, new_thread = await self._repo.open_thread(
                 team_id=route.team_id,
                 channel_id=route.channel_id,
                 thread_ts=route.thread_ts,
-                assistant_id=assistant_id,
+                default_assistant_id=self._policy.default_assistant_id,
             )
         if new_thread and route.joins_existing_thread and self._policy.thread_context_limit:
             context = await with_thread_context(

@@ -104,14 +104,24 @@ class Repository:
     # -- events -----------------------------------------------------------------------------
     async def claim(self, key: str) -> bool:
         """True exactly once per key, across coroutines and instances."""
-        stmt = (
-            self._insert(ProcessedEvent)
-            .values(key=key[:160], received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
+        return (await self.claim_all([key]))[0]
+
+    async def claim_all(self, keys: Sequence[str]) -> list[bool]:
+        """:meth:`claim` for several keys in one transaction (one commit, not one each); for
+        each key, whether this call claimed it. Callers pass keys in one fixed order, so two
+        transactions claiming overlapping keys wait for each other instead of deadlocking."""
+        now = utcnow()
+        claimed: list[bool] = []
         async with self._session.begin() as session:
-            result: Any = await session.execute(stmt)
-            return bool(result.rowcount)
+            for key in keys:
+                stmt = (
+                    self._insert(ProcessedEvent)
+                    .values(key=key[:160], received_at=now)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+                result: Any = await session.execute(stmt)
+                claimed.append(bool(result.rowcount))
+        return claimed
 
     async def prune_events(self, older_than: timedelta) -> int:
         cutoff = utcnow() - older_than
@@ -135,28 +145,37 @@ class Repository:
             )
             return _thread(row) if row else None
 
-    async def get_or_create_thread(
-        self, *, team_id: str, channel_id: str, thread_ts: str, assistant_id: str
+    async def open_thread(
+        self, *, team_id: str, channel_id: str, thread_ts: str, default_assistant_id: str
     ) -> tuple[ThreadRecord, bool]:
-        """The thread's record and whether this call created it (first writer wins)."""
+        """The thread's record and whether this call created it; a new thread gets its
+        channel's assistant (``/glm-agent``), else ``default_assistant_id``. One statement
+        (the channel's choice is read inside the INSERT) where a lookup and an insert took
+        two transactions."""
         now = utcnow()
+        chosen = func.coalesce(
+            select(ChannelSetting.assistant_id)
+            .where(ChannelSetting.team_id == team_id, ChannelSetting.channel_id == channel_id)
+            .scalar_subquery(),
+            default_assistant_id,
+        )
         stmt = (
             self._insert(Thread)
             .values(
                 team_id=team_id,
                 channel_id=channel_id,
                 thread_ts=thread_ts,
-                assistant_id=assistant_id,
+                assistant_id=chosen,
                 created_at=now,
                 updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "thread_ts"])
-            .returning(Thread.id, Thread.conversation_id)
+            .returning(Thread.id, Thread.assistant_id, Thread.conversation_id)
         )
         async with self._session.begin() as session:
             row = (await session.execute(stmt)).first()
-        if row is not None:  # created here: the record is what was inserted (one round trip)
-            thread_id, conversation_id = row
+        if row is not None:
+            thread_id, assistant_id, conversation_id = row
             record = ThreadRecord(
                 thread_id, team_id, channel_id, thread_ts, assistant_id, conversation_id
             )

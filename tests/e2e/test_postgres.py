@@ -28,8 +28,11 @@ async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
         assert claims.count(True) == 1
         created = await asyncio.gather(
             *(
-                repo.get_or_create_thread(
-                    team_id="T1", channel_id="C1", thread_ts="1.000001", assistant_id=f"{i:024x}"
+                repo.open_thread(
+                    team_id="T1",
+                    channel_id="C1",
+                    thread_ts="1.000001",
+                    default_assistant_id=f"{i:024x}",
                 )
                 for i in range(10)
             )
@@ -43,6 +46,11 @@ async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
             team_id="T1", channel_id="C1", assistant_id="b" * 24, updated_by="U2"
         )
         assert await repo.get_channel_assistant(team_id="T1", channel_id="C1") == "b" * 24
+        record, created_here = await repo.open_thread(
+            team_id="T1", channel_id="C1", thread_ts="2.000001", default_assistant_id="c" * 24
+        )
+        assert created_here and record.assistant_id == "b" * 24  # the channel's choice wins
+        assert await repo.claim_all(["event:Ev1", "event:Ev2"]) == [False, True]
     finally:
         await engine.dispose()
 

@@ -22,8 +22,8 @@ A = "a" * 24
 
 
 async def _turn(repo: Repository, thread_ts: str, *, turn: str) -> int:
-    await repo.get_or_create_thread(
-        team_id="T1", channel_id="C1", thread_ts=thread_ts, assistant_id=A
+    await repo.open_thread(
+        team_id="T1", channel_id="C1", thread_ts=thread_ts, default_assistant_id=A
     )
     await repo.add_thread_file(
         team_id="T1",
