@@ -52,7 +52,7 @@ from tests.fakes import FakeGLM, FakeSlack, Reply, SlackSender, mention_event  #
 
 DEFAULT_POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
 SECRET = "bench-signing-secret-0123456789"
-TOKEN = "xoxb-bench-token"
+TOKEN = "xoxb-test-bench-usage"  # a fake: the bench talks only to loopback fakes
 GLM_KEY = "bench-glm-key.secret"
 
 
