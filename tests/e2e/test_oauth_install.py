@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bot.store.db import make_engine
 from tests.conftest import RunningBot
+from tests.e2e.test_usage_quotas import costs
 from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope
 from tests.oauth_helpers import (
     ENCRYPTION_KEY,
@@ -632,8 +633,6 @@ async def test_an_org_wide_install_has_one_quota_for_the_whole_org(
     fake_glm: FakeGLM,
     browser: aiohttp.ClientSession,
 ) -> None:
-    from tests.e2e.test_usage_quotas import costs
-
     monkeypatch.setenv("MONTHLY_TOKENS_PER_WORKSPACE", "1000")
     bot = await RunningBot().start()
     try:
