@@ -36,6 +36,7 @@ from bot.reply.views.edit import StreamerConfig
 from bot.slack.actions import register_reply_actions
 from bot.slack.clients import web_clients
 from bot.slack.commands import register_agent_command
+from bot.slack.early_ack import EventDispatcher, early_ack
 from bot.slack.guard import GuardedSocketModeHandler, slack_guard
 from bot.slack.listeners import register_message_listeners
 from bot.store.budgets import DatabaseBucketStore
@@ -87,6 +88,7 @@ class Bot:
     socket_handler: GuardedSocketModeHandler | None = None
     paced_slack: AsyncWebClient | None = None  # the reply strategies' client (bot.slack.clients)
     oauth: OAuth | None = None  # OAuth mode: installations, per-workspace tokens, install routes
+    inbound: EventDispatcher | None = None  # HTTP mode: events acknowledged before Bolt runs
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -259,6 +261,9 @@ def build_bot(
         identity,
         paced_slack=clients.paced,
         oauth=oauth,
+        inbound=None
+        if settings.socket_mode
+        else EventDispatcher(bolt.async_dispatch, on_drop=metrics.events_dropped.inc),
     )
 
 
@@ -413,6 +418,8 @@ def _share_slack_connections(*clients: AsyncWebClient | None) -> None:
 
 async def stop_bot(bot: Bot) -> None:
     """Stop taking turns, let running ones finish within the grace period, then cancel."""
+    if bot.inbound is not None:  # acknowledged already: Slack will not send them again
+        await bot.inbound.drain(bot.settings.shutdown_grace_seconds)
     bot.conversations.accepting = False
     if bot.socket_handler is not None:
         await bot.socket_handler.close_async()
@@ -515,6 +522,8 @@ def build_web_app(bot: Bot) -> web.Application:
         web_app = bot.bolt.web_app(path="/slack/events")
         web_app.middlewares.append(_time_slack_acks)
         web_app.middlewares.append(slack_guard(signing_secret=secret.get_secret_value()))
+        if bot.inbound is not None:
+            web_app.middlewares.append(early_ack(bot.inbound))  # inside the guard: after it
     web_app[BOT_KEY] = bot
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)

@@ -48,6 +48,11 @@ class Metrics:
             ["op"],
             registry=r,
         )
+        self.events_dropped = Counter(
+            "glm_bot_events_dropped",
+            "Slack events acknowledged early that Bolt kept failing on for a minute, dropped",
+            registry=r,
+        )
         self.active_streams = Gauge("glm_bot_active_streams", "Upstream streams open", registry=r)
         self.queued_turns = Gauge(
             "glm_bot_queued_turns", "Turns waiting for a free upstream slot", registry=r

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 from urllib.parse import parse_qsl
@@ -35,6 +36,17 @@ from bot.slack.payloads import MAX_DEPTH, inbound_problem
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Passed:
+    """What the guard learnt of a request it let through (stored on it as ``PASSED``)."""
+
+    type: str | None  # the payload's ``type`` (``event_callback``…); None: a command, ssl_check
+    event_id: str | None = None
+
+
+PASSED = web.RequestKey("slack_passed", Passed)
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')
@@ -54,7 +66,8 @@ def json_depth(text: str) -> int:
 
 def loads_bounded(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
     """``json.loads`` that refuses deep nesting before the decoder recurses into it."""
-    if json_depth(text) > max_depth:
+    # Nesting cannot exceed the number of openers: most bodies are settled by two counts.
+    if text.count("{") + text.count("[") > max_depth and json_depth(text) > max_depth:
         raise Malformed(f"JSON nests deeper than {max_depth} levels")
     try:
         return json.loads(text)
@@ -85,27 +98,33 @@ def parse_body(content_type: str, body: str) -> Any:
 
 def payload_problem(content_type: str, body: str) -> str | None:
     """Why this body cannot be a Slack request we may act on, or None if it can."""
+    return inspect_payload(content_type, body)[1]
+
+
+def inspect_payload(content_type: str, body: str) -> tuple[Passed | None, str | None]:
+    """``(what passed, None)`` for a body we may act on, else ``(None, why not)``."""
     try:
         data = parse_body(content_type, body)
     except Malformed as exc:
-        return str(exc)
+        return None, str(exc)
     if not isinstance(data, dict):
         if content_type == JSON_TYPE:
-            return "JSON body is not an object"
-        return "payload is not an interaction object"
+            return None, "JSON body is not an object"
+        return None, "payload is not an interaction object"
+    kind = data.get("type")
+    kind = kind if isinstance(kind, str) else None
     if "ssl_check" in data and data.keys() <= {"ssl_check", "token"}:  # Slack's certificate check
-        return None
-    if (
-        content_type == FORM_TYPE
-        and "command" not in data
-        and not isinstance(data.get("type"), str)
-    ):
-        return "payload is not an interaction object"
-    if data.get("type") == "event_callback":
+        return Passed(None), None
+    if content_type == FORM_TYPE and "command" not in data and kind is None:
+        return None, "payload is not an interaction object"
+    if kind == "event_callback":
         event = data.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            return "event_callback without an event object"
-    return inbound_problem(data)
+            return None, "event_callback without an event object"
+    if (problem := inbound_problem(data)) is not None:
+        return None, problem
+    event_id = data.get("event_id") if kind == "event_callback" else None
+    return Passed(kind, event_id if isinstance(event_id, str) else None), None
 
 
 def slack_guard(*, signing_secret: str, path: str = "/slack/events") -> Any:
@@ -122,10 +141,11 @@ def slack_guard(*, signing_secret: str, path: str = "/slack/events") -> Any:
             return _refuse("body is not UTF-8")
         if not _signed(verifier, request, body):
             return web.json_response({"error": "invalid request"}, status=401)
-        problem = payload_problem(request.content_type, body)
-        if problem is not None:
+        passed, problem = inspect_payload(request.content_type, body)
+        if passed is None:
             log.warning("rejected a signed but malformed Slack request: %s", problem)
-            return _refuse(problem)
+            return _refuse(problem or "malformed")
+        request[PASSED] = passed
         return await handler(request)
 
     return guard
