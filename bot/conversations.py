@@ -458,62 +458,85 @@ class Conversations:
     ) -> None:
         thread, prompt, files = ask.thread, ask.prompt, ask.files
         conversation_id = thread.conversation_id
-        for attempt in (1, 2):
-            request = AssistantRequest(
-                assistant_id=thread.assistant_id,
-                text=prompt,
-                user_id=glm_user_id(route.team_id, route.user_id),
-                request_id=turn_id if attempt == 1 else f"{turn_id}-r",
-                conversation_id=conversation_id,
-                attachments=[{"file_id": file_id} for file_id in files.attachments],
-                images=files.images,
-            )
-            try:
-                # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
-                async with contextlib.aclosing(self._glm.stream(request)) as events:
-                    async for event in events:
-                        if outcome.first_chunk_at is None:
-                            outcome.first_chunk_at = time.monotonic()
-                        if isinstance(event, TextDelta):
-                            streamer.append(event.text)
-                        elif isinstance(event, ToolCall):
-                            streamer.tool(event)
-                        elif isinstance(event, ConversationStarted):
-                            if event.conversation_id != conversation_id:
-                                conversation_id = event.conversation_id
-                                await self._repo.set_conversation_id(thread.id, conversation_id)
-                        elif isinstance(event, Completed):
-                            outcome.usage = event.usage
-                        if streamer.gone:
-                            raise ReplyGone(streamer.gone)
-                return
-            except GLMBadRequest as exc:
-                # Earlier files GLM no longer has: ask again without them, once, and say so.
-                if attempt == 1 and not streamer.has_text and self._files is not None:
-                    fewer = await self._files.drop_stale(route, files, exc)
-                    if fewer is not None:
-                        files = fewer
-                        outcome.notices.append(t("files_not_reattached", outcome.lang))
+        saving: asyncio.Task[None] | None = None
+        try:
+            for attempt in (1, 2):
+                request = AssistantRequest(
+                    assistant_id=thread.assistant_id,
+                    text=prompt,
+                    user_id=glm_user_id(route.team_id, route.user_id),
+                    request_id=turn_id if attempt == 1 else f"{turn_id}-r",
+                    conversation_id=conversation_id,
+                    attachments=[{"file_id": file_id} for file_id in files.attachments],
+                    images=files.images,
+                )
+                try:
+                    # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
+                    async with contextlib.aclosing(self._glm.stream(request)) as events:
+                        async for event in events:
+                            if outcome.first_chunk_at is None:
+                                outcome.first_chunk_at = time.monotonic()
+                            if isinstance(event, TextDelta):
+                                streamer.append(event.text)
+                            elif isinstance(event, ToolCall):
+                                streamer.tool(event)
+                            elif isinstance(event, ConversationStarted):
+                                if event.conversation_id != conversation_id:
+                                    conversation_id = event.conversation_id
+                                    saving = self._save_conversation(thread.id, conversation_id)
+                            elif isinstance(event, Completed):
+                                outcome.usage = event.usage
+                            if streamer.gone:
+                                raise ReplyGone(streamer.gone)
+                    return
+                except GLMBadRequest as exc:
+                    # Earlier files GLM no longer has: ask again without them, once, and say so.
+                    if attempt == 1 and not streamer.has_text and self._files is not None:
+                        fewer = await self._files.drop_stale(route, files, exc)
+                        if fewer is not None:
+                            files = fewer
+                            outcome.notices.append(t("files_not_reattached", outcome.lang))
+                            continue
+                    # An unknown or expired conversation: start afresh once, and say so.
+                    if (
+                        attempt == 1
+                        and conversation_id
+                        and not streamer.has_text
+                        and _rejects_conversation(exc)
+                    ):
+                        log.warning(
+                            "turn %s: conversation %s rejected (%s)", turn_id, conversation_id, exc
+                        )
+                        conversation_id = None
+                        if saving is not None:
+                            await saving
+                        await self._repo.set_conversation_id(thread.id, None)
+                        outcome.notices.append(t("new_conversation", outcome.lang))
                         continue
-                # An unknown or expired conversation: start afresh once, and say so.
-                if (
-                    attempt == 1
-                    and conversation_id
-                    and not streamer.has_text
-                    and _rejects_conversation(exc)
-                ):
-                    log.warning(
-                        "turn %s: conversation %s rejected (%s)", turn_id, conversation_id, exc
-                    )
-                    conversation_id = None
-                    await self._repo.set_conversation_id(thread.id, None)
-                    outcome.notices.append(t("new_conversation", outcome.lang))
-                    continue
-                self._record_error(turn_id, exc, outcome)
-                return
-            except GLMError as exc:
-                self._record_error(turn_id, exc, outcome)
-                return
+                    self._record_error(turn_id, exc, outcome)
+                    return
+                except GLMError as exc:
+                    self._record_error(turn_id, exc, outcome)
+                    return
+        finally:
+            if saving is not None:  # the thread's next turn must find it
+                await asyncio.shield(saving)
+
+    def _save_conversation(self, thread_id: int, conversation_id: str) -> asyncio.Task[None]:
+        """Record a new conversation id beside the stream rather than in front of its first
+        text (under a burst that write queued behind every other turn's): it only has to be
+        there for the thread's next turn, and the turn waits for it before it ends."""
+
+        async def save() -> None:
+            try:
+                await self._repo.set_conversation_id(thread_id, conversation_id)
+            except SQLAlchemyError as exc:  # the answer still lands; a follow-up starts afresh
+                log.warning("could not record conversation %s: %s", conversation_id, exc)
+
+        task = asyncio.create_task(save(), name="save-conversation")
+        self._side_tasks.add(task)  # held even if the turn is cancelled while it waits
+        task.add_done_callback(self._side_tasks.discard)
+        return task
 
     def _record_error(self, turn_id: str, exc: GLMError, outcome: TurnOutcome) -> None:
         self.metrics.upstream_errors.labels(exc.code or type(exc).__name__).inc()

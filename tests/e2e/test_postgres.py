@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
 from bot.store.repository import Repository
 from tests.conftest import POSTGRES_ADMIN_URL, RunningBot
-from tests.fakes import FakeGLM, FakeSlack, mention_event, message_event
+from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event, message_event
 
 
 async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
@@ -151,4 +152,53 @@ async def test_healthz_turns_503_when_the_database_goes_away(
         status, body = await bot.get("/healthz")
         assert status == 503 and body["ok"] is False
     finally:
+        await bot.stop()
+
+
+async def test_the_first_text_does_not_wait_for_the_conversation_id_to_be_written(
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    pg_url: str,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+) -> None:
+    """A new conversation's id is written beside the stream, not in front of its first text:
+    under a burst that write queued behind every other turn's and held the first words back.
+    Here the thread's row is locked while the answer starts: its text still shows at once,
+    and the id is there once the lock goes (the turn waits for it before it ends)."""
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    bot = await RunningBot().start()
+    reply = Reply(chunks=["first words", " and the rest"], stall_after=0)
+    fake_glm.enqueue(reply)
+    root = mention_event("hello")
+    engine = make_engine(pg_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        await bot.slack.event(root)
+        await fake_glm.wait_for_stream_state("stalled")
+        async with engine.connect() as conn:
+            lock = await conn.begin()
+            await conn.execute(
+                text("SELECT id FROM threads WHERE thread_ts = :ts FOR UPDATE"), {"ts": root["ts"]}
+            )
+            assert reply.gate is not None
+            reply.gate.set()
+            await fake_slack.wait_for(
+                lambda f: any(
+                    "first words" in m.text for m in f.thread_replies_by_bot("C0001", root["ts"])
+                ),
+                timeout=5,
+                what="the first text while the thread row is locked",
+            )
+            await lock.rollback()
+        await bot.wait_handled(1)
+        async with engine.connect() as conn:
+            stored = await conn.scalar(
+                text("SELECT conversation_id FROM threads WHERE thread_ts = :ts"),
+                {"ts": root["ts"]},
+            )
+        assert stored == fake_glm.streams[0].conversation_id
+        (final,) = fake_slack.thread_replies_by_bot("C0001", root["ts"])
+        assert final.text == "first words and the rest"
+    finally:
+        await engine.dispose()
         await bot.stop()
