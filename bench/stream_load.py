@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import platform
@@ -49,7 +50,7 @@ import aiohttp  # noqa: E402
 
 from bot.reply.render import render_reply  # noqa: E402
 from tests.bot_process import BotProcess  # noqa: E402
-from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, SlackSender, mention_event  # noqa: E402
+from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, mention_event  # noqa: E402
 from tests.fakes.slack import stream_text  # noqa: E402
 
 BOT_TOKEN = "xoxb-test-bench-token"  # a fake: the bench talks only to loopback fakes
@@ -179,11 +180,35 @@ async def budget_transactions(session: aiohttp.ClientSession, bot: BotProcess) -
     return int(sum(float(m.group(2)) for m in _BUDGET_TX.finditer(body)))
 
 
-async def send_event(sender: SlackSender, run: ThreadRun) -> None:
-    start = time.perf_counter()
-    resp = await sender.event(run.event)
-    run.ack_s = time.perf_counter() - start
-    run.ack_status = resp.status
+async def start_sender(requests: list[tuple[str, dict[str, object]]]) -> asyncio.subprocess.Process:
+    """The burst's sender (``bench/event_sender.py``), connected and waiting for ``go``."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("event_sender.py")),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    job = {
+        "signing_secret": SIGNING_SECRET,
+        "requests": [{"url": url, "event": event} for url, event in requests],
+    }
+    proc.stdin.write(json.dumps(job).encode() + b"\n")
+    await proc.stdin.drain()
+    ready = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+    if ready.strip() != b"ready":
+        raise RuntimeError(f"event sender did not start: {ready!r}")
+    return proc
+
+
+async def fire(proc: asyncio.subprocess.Process) -> list[tuple[float, int]]:
+    """Send the whole burst at once; each event's (ack seconds, HTTP status)."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"go\n")
+    await proc.stdin.drain()
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=90)
+    await asyncio.wait_for(proc.wait(), timeout=10)
+    return [(float(s), int(status)) for s, status in json.loads(line)]
 
 
 def thread_done(slack: FakeSlack, run: ThreadRun) -> bool:
@@ -342,16 +367,13 @@ async def bench_on(args: argparse.Namespace, tmp: Path, database_url: str) -> in
             append_per_minute=STREAM_APPEND_PER_MINUTE,
             append_burst=STREAM_APPEND_BURST,
         )
-        connector = aiohttp.TCPConnector(limit=n + 10)
-        async with aiohttp.ClientSession(trust_env=False, connector=connector) as session:
-            senders = [SlackSender(f"{b.url}/slack/events", SIGNING_SECRET, session) for b in bots]
+        sender = await start_sender(
+            [(f"{bots[i % len(bots)].url}/slack/events", r.event) for i, r in enumerate(runs)]
+        )
+        async with aiohttp.ClientSession(trust_env=False) as session:
             t0 = time.monotonic()
-            await asyncio.wait_for(
-                asyncio.gather(
-                    *(send_event(senders[i % len(senders)], r) for i, r in enumerate(runs))
-                ),
-                timeout=60,
-            )
+            for run, (ack_s, status) in zip(runs, await fire(sender), strict=True):
+                run.ack_s, run.ack_status = ack_s, status
             timed_out = False
             try:
                 await slack.wait_for(
