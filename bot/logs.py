@@ -110,3 +110,5 @@ def configure_logging(*, level: str, fmt: str, secrets: Iterable[str]) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Its DEBUG lines print every SQL statement with its parameters (install states among them)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

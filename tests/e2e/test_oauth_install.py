@@ -416,7 +416,7 @@ async def test_a_failed_code_exchange_logs_neither_the_code_nor_the_state(
     assert code not in logged and page.state not in logged
 
 
-async def test_the_process_log_shows_no_code_or_token_even_at_debug_level(
+async def test_the_process_log_shows_no_code_state_or_token_even_at_debug_level(
     oauth_env: dict[str, str],
     fake_slack: FakeSlack,
     browser: aiohttp.ClientSession,
@@ -426,6 +426,7 @@ async def test_the_process_log_shows_no_code_or_token_even_at_debug_level(
     bot = await BotProcess(tmp_path, LOG_LEVEL="DEBUG", **env).start()
     stderr = asyncio.create_task(bot.rest_of_stderr())  # read as written: a full pipe stalls it
     codes: list[str] = []
+    states: list[str] = []
     try:
         for target, fails in (("TA0001", False), ("TB0001", True)):
             page = await open_install_page(browser, bot.url)
@@ -437,6 +438,7 @@ async def test_the_process_log_shows_no_code_or_token_even_at_debug_level(
             )
             assert got == (401 if fails else 200), text
             codes.append(code)
+            states.append(page.state)
         bot.signal(signal.SIGTERM)
         assert await bot.wait(30) == 0
     finally:
@@ -447,6 +449,8 @@ async def test_the_process_log_shows_no_code_or_token_even_at_debug_level(
     (refresh,) = fake_slack._refresh_tokens
     for secret in [*codes, issued.token, refresh, fake_slack.client_secret, ENCRYPTION_KEY]:
         assert secret not in logged  # slack_sdk's DEBUG lines print the form and the answer
+    for state in states:
+        assert state not in logged  # aiosqlite's DEBUG lines printed every SQL parameter
 
 
 async def test_check_reports_credentials_and_each_installation(
