@@ -161,3 +161,33 @@ def test_json_exception_is_redacted(json_logger: logging.Logger, stream: io.Stri
     assert data["message"] == "denied"
     assert f"PermissionError: bad token {REDACTED}" in data["exc"]
     assert SECRET not in line
+
+
+def test_secrets_no_setting_names_are_redacted_by_their_form(
+    text_logger: logging.Logger, stream: io.StringIO
+) -> None:
+    code, state = "4724469134.4644010092847.232b4e2d5b1b2b2d", "d24bb78d-93ac-4bef-b5bd"
+    lines = [
+        f"GET /slack/oauth_redirect?code={code}&state={state} HTTP/1.1",
+        f"data: {{'code': '{code}', 'state': '{state}'}}",
+        f'{{"code": "{code}", "state": "{state}"}}',
+        f"oauth_v2_access(code='{code}')",
+        f"Failed to fetch oauth.v2.access result with code: {code} - error: invalid_code",
+        "tokens: xoxb-1-abc xoxp-2-def xoxe.xoxb-1-ghi xoxe-1-jkl xapp-1-A1-mno",
+    ]
+    for line in lines:
+        text_logger.info(line)
+    out = stream.getvalue()
+    for secret in (code, state, "abc", "def", "ghi", "jkl", "mno"):
+        assert secret not in out
+    first, *_, bolt, _tokens = out.splitlines()
+    assert first.endswith(f"?code={REDACTED}&state={REDACTED} HTTP/1.1")  # which value it was
+    assert bolt.endswith(f"with code: {REDACTED} - error: invalid_code")  # and why it failed
+
+
+def test_what_only_looks_like_a_code_is_kept(
+    text_logger: logging.Logger, stream: io.StringIO
+) -> None:
+    text = "status_code=500, HTTP status code: 502, error_code=invalid_code, xoxb without dash"
+    text_logger.info(text)
+    assert stream.getvalue().endswith(f": {text}\n")

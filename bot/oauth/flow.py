@@ -30,9 +30,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import RedactSecrets
 from bot.oauth.store import EncryptedInstallationStore, SharedStateStore
 
 log = logging.getLogger(__name__)
+# Bolt's flow logs through this logger, and a failed code exchange with the code in it
+# (AsyncOAuthFlow.run_installation): cleaned here, whichever handlers the process has.
+log.addFilter(RedactSecrets())
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

@@ -4,6 +4,7 @@ with its own token, refuse bad installs clearly, forget a workspace that leaves.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,9 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store.db import make_engine
+from tests.bot_process import BotProcess
 from tests.conftest import RunningBot
 from tests.e2e.test_usage_quotas import costs
 from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope
+from tests.fakes.slack_oauth import exchanging_code
 from tests.oauth_helpers import (
     ENCRYPTION_KEY,
     install,
@@ -387,6 +390,67 @@ async def test_a_wrong_client_secret_is_a_clear_refusal(
         assert (await _dump(bot))["slack_installations"] == []
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [("invalid_code", 200), ("internal_error", 500)], ids=["refused", "5xx"]
+)
+async def test_a_failed_code_exchange_logs_neither_the_code_nor_the_state(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    error: str,
+    status: int,
+) -> None:
+    page = await open_install_page(browser, oauth_bot.url)
+    code = fake_slack.authorize_code("TA0001")
+    fake_slack.fail("oauth.v2.access", error, status=status, retry_after=None, when=exchanging_code)
+    got, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
+    )
+    assert got == 401 and "Slack did not accept this installation" in text  # the friendly page
+    assert fake_slack.calls_to("oauth.v2.access")[-1].args["code"] == code  # sent, and refused
+    logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert error in logged  # the operator still learns why
+    assert code not in logged and page.state not in logged
+
+
+async def test_the_process_log_shows_no_code_state_or_token_even_at_debug_level(
+    oauth_env: dict[str, str],
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in oauth_env.items() if k != "SLACK_BOT_TOKEN"}
+    bot = await BotProcess(tmp_path, LOG_LEVEL="DEBUG", **env).start()
+    stderr = asyncio.create_task(bot.rest_of_stderr())  # read as written: a full pipe stalls it
+    codes: list[str] = []
+    states: list[str] = []
+    try:
+        for target, fails in (("TA0001", False), ("TB0001", True)):
+            page = await open_install_page(browser, bot.url)
+            code = fake_slack.authorize_code(target, rotation=True)
+            if fails:
+                fake_slack.fail("oauth.v2.access", "invalid_code", when=exchanging_code)
+            got, text = await land_on_redirect(
+                browser, bot.url, code=code, state=page.state, cookie=page.cookie
+            )
+            assert got == (401 if fails else 200), text
+            codes.append(code)
+            states.append(page.state)
+        bot.signal(signal.SIGTERM)
+        assert await bot.wait(30) == 0
+    finally:
+        await bot.kill()
+        logged = await asyncio.wait_for(stderr, 10)
+    assert "invalid_code" in logged and " DEBUG " in logged
+    (issued,) = fake_slack.tokens_of("TA0001")
+    (refresh,) = fake_slack._refresh_tokens
+    for secret in [*codes, issued.token, refresh, fake_slack.client_secret, ENCRYPTION_KEY]:
+        assert secret not in logged  # slack_sdk's DEBUG lines print the form and the answer
+    for state in states:
+        assert state not in logged  # aiosqlite's DEBUG lines printed every SQL parameter
 
 
 async def test_check_reports_credentials_and_each_installation(

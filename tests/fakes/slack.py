@@ -418,6 +418,8 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
 
         ``status`` defaults to 429 for ``ratelimited`` (with ``Retry-After``) and to 200 with
         ``{"ok": false, "error": error}`` otherwise, which is how Slack reports API errors.
+        ``oauth.v2.access`` honours faults too: ``when=refreshing`` or ``when=exchanging_code``
+        (``tests.fakes.slack_oauth``) picks the grant.
         """
         if status is None:
             status = 429 if error == "ratelimited" else 200
@@ -454,6 +456,15 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
                     self._faults.remove(f)
                 return f
         return None
+
+    @staticmethod
+    def _fault_answer(fault: _Fault) -> tuple[int, JSON, dict[str, str]]:
+        headers = {}
+        if fault.status == 429:
+            headers["Retry-After"] = str(fault.retry_after or 1)
+        elif fault.retry_after is not None and fault.status >= 500:
+            headers["Retry-After"] = str(fault.retry_after)
+        return fault.status, {"ok": False, "error": fault.error}, headers
 
     def _rate_limit(self, method: str, args: JSON) -> int | None:
         stream_bucket = self._stream_buckets.get(method)
@@ -493,6 +504,9 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
         self, method: str, args: JSON, req_headers: Any
     ) -> tuple[int, JSON, dict[str, str]]:
         if method == "oauth.v2.access":  # client credentials, no token (slack_oauth.py)
+            fault = self._take_fault(method, args)  # e.g. fail(..., when=refreshing)
+            if fault is not None:
+                return self._fault_answer(fault)
             return 200, self._oauth_access(args, req_headers), {}
         token = _bearer(req_headers.get("Authorization")) or args.get("token")
         if not token:
@@ -516,12 +530,7 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         fault = self._take_fault(method, args)
         if fault is not None:
-            headers = {}
-            if fault.status == 429:
-                headers["Retry-After"] = str(fault.retry_after or 1)
-            elif fault.retry_after is not None and fault.status >= 500:
-                headers["Retry-After"] = str(fault.retry_after)
-            return fault.status, {"ok": False, "error": fault.error}, headers
+            return self._fault_answer(fault)
         retry_after = self._rate_limit(method, args)
         if retry_after is not None:
             self.rate_limited[method] += 1

@@ -18,6 +18,12 @@ What Slack does, and where it says so:
   an expired rotating one ``token_expired`` (https://docs.slack.dev/reference/methods/auth.test,
   errors). ``auth.test`` answers for the token's own bot, team and org.
 * ``auth.revoke`` (https://docs.slack.dev/reference/methods/auth.revoke) revokes the token used.
+
+To make an exchange fail without spending the code or refresh token, use ``FakeSlack.fail`` with
+``when=refreshing`` or ``when=exchanging_code``. A refresh token Slack no longer honours (used,
+revoked, or the app's rotation reset) gets HTTP 200 with ``{"ok": false, "error":
+"invalid_refresh_token"}``; a refused code gets HTTP 200 with ``{"ok": false, "error":
+"invalid_code"}``; an outage is a 5xx (``status=500``).
 """
 
 from __future__ import annotations
@@ -212,6 +218,16 @@ class SlackOAuthMixin:
             "enterprise_id": target.enterprise_id,
             "is_enterprise_install": target.org_install,
         }
+
+
+def refreshing(args: JSON) -> bool:
+    """``oauth.v2.access`` exchanging a refresh token (``when=`` of ``FakeSlack.fail``)."""
+    return args.get("grant_type") == "refresh_token"
+
+
+def exchanging_code(args: JSON) -> bool:
+    """``oauth.v2.access`` exchanging an authorisation code (``when=`` of ``FakeSlack.fail``)."""
+    return args.get("grant_type") != "refresh_token" and "code" in args
 
 
 def _client_auth(args: JSON, headers: Any) -> tuple[str, str]:

@@ -1,8 +1,11 @@
-"""The token keeper: refresh inside the window, never an expired token, the org's team found."""
+"""The token keeper: refresh inside the window, never an expired token, a failing refresh
+backed off, the org's team found."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,9 @@ from bot.oauth.tokens import TokenKeeper
 from bot.oauth.workspace import SlackAccess, Workspace, scope
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
-from tests.fakes import FakeSlack
+from tests.bot_process import free_port
+from tests.fakes import Call, FakeSlack
+from tests.fakes.slack_oauth import refreshing
 
 
 @pytest.fixture
@@ -55,11 +60,38 @@ async def _install(fake: FakeSlack, store: EncryptedInstallationStore, lifetime:
     return str(body["refresh_token"])
 
 
-def _keeper(fake: FakeSlack, store: EncryptedInstallationStore, api: AsyncWebClient) -> TokenKeeper:
+def _keeper(
+    fake: FakeSlack,
+    store: EncryptedInstallationStore,
+    api: AsyncWebClient,
+    *,
+    clock: Callable[[], float] = time.time,
+    on_refresh: Callable[[str], None] | None = None,
+) -> TokenKeeper:
     rotator = AsyncTokenRotator(
         client_id=fake.client_id, client_secret=fake.client_secret, client=api
     )
-    return TokenKeeper(store=store, rotator=rotator, cache_seconds=0.0)
+    return TokenKeeper(
+        store=store, rotator=rotator, cache_seconds=0.0, clock=clock, on_refresh=on_refresh
+    )
+
+
+class Clock:
+    """Wall time moved on by the test: the keeper's clock and the fake Slack's, so both see a
+    token expire at once and a back-off pass without anyone sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def _bearer(call: Call) -> str:
+    return call.headers.get("Authorization", "").removeprefix("Bearer ")
 
 
 async def test_an_expired_token_whose_refresh_fails_is_never_sent(parts) -> None:
@@ -93,6 +125,163 @@ async def test_a_token_inside_the_window_is_refreshed_and_the_new_pair_stored(pa
         assert again is not None and again.token == newest.token
         assert len(fake.calls_to("oauth.v2.access")) == 1
     finally:
+        if api.session is not None:
+            await api.session.close()
+
+
+class Workload:
+    """Slack calls of workspace TA0001 through the bot's client, as turns make them."""
+
+    def __init__(self, fake: FakeSlack, keeper: TokenKeeper) -> None:
+        self.fake = fake
+        self.client = WorkspaceWebClient(tokens=keeper, base_url=fake.api_url)
+
+    async def post(self, n: int = 1) -> None:
+        """``n`` calls at once (each needs the token)."""
+        with scope(SlackAccess(Workspace("TA0001"))):
+            await asyncio.gather(
+                *(self.client.chat_postMessage(channel="CA0001", text="hi") for _ in range(n))
+            )
+
+    def exchanges(self) -> int:
+        return len(self.fake.calls_to("oauth.v2.access"))
+
+    def tokens_sent(self, last: int) -> set[str]:
+        return {_bearer(c) for c in self.fake.calls_to("chat.postMessage")[-last:]}
+
+    async def aclose(self) -> None:
+        if self.client.session is not None:
+            await self.client.session.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [("invalid_refresh_token", 200), ("internal_error", 500)],
+    ids=["refresh-token-refused", "slack-5xx"],
+)
+async def test_a_failing_refresh_is_tried_again_only_after_a_growing_back_off(
+    parts, error: str, status: int
+) -> None:
+    fake, store = parts
+    clock = Clock()
+    fake.oauth_clock = clock
+    await _install(fake, store, lifetime=600)  # 10 minutes left: inside the 120-minute window
+    (current,) = fake.tokens_of("TA0001")
+    fake.fail("oauth.v2.access", error, status=status, retry_after=None, times=2, when=refreshing)
+    api = AsyncWebClient(base_url=fake.api_url)
+    outcomes: list[str] = []
+    work = Workload(fake, _keeper(fake, store, api, clock=clock, on_refresh=outcomes.append))
+    try:
+        await work.post(20)  # every call needs the token while the exchange fails
+        assert work.exchanges() == 1 and outcomes == ["failed"]
+        assert work.tokens_sent(20) == {current.token}  # the still valid token, 20 times
+        assert all(c.ok for c in fake.calls_to("chat.postMessage"))
+        clock.advance(29)
+        await work.post(5)
+        assert work.exchanges() == 1  # back-off: 30 s after the first failure
+        clock.advance(1)
+        await work.post(5)
+        assert work.exchanges() == 2 and outcomes == ["failed", "failed"]
+        clock.advance(59)
+        await work.post(5)
+        assert work.exchanges() == 2  # doubled: 60 s after the second failure
+        assert work.tokens_sent(15) == {current.token}
+        clock.advance(1)
+        await work.post(5)
+        assert work.exchanges() == 3 and outcomes == ["failed", "failed", "ok"]
+        newest = fake.tokens_of("TA0001")[-1]
+        assert work.tokens_sent(5) == {newest.token}
+        clock.advance(900)  # the old token has expired; the new one lasts 12 hours
+        await work.post(5)
+        assert work.exchanges() == 3 and work.tokens_sent(5) == {newest.token}
+    finally:
+        await work.aclose()
+        if api.session is not None:
+            await api.session.close()
+
+
+async def test_an_expired_token_is_never_sent_and_refreshed_no_more_often_than_the_back_off(
+    parts,
+) -> None:
+    fake, store = parts
+    clock = Clock()
+    fake.oauth_clock = clock
+    await _install(fake, store, lifetime=600)
+    fake.fail("oauth.v2.access", "invalid_refresh_token", times=2, when=refreshing)
+    api = AsyncWebClient(base_url=fake.api_url)
+    work = Workload(fake, _keeper(fake, store, api, clock=clock))
+    try:
+        await work.post()  # first failure: the token still works for 10 minutes
+        assert work.exchanges() == 1
+        clock.advance(600)  # expired now (for Slack too), and the 30 s back-off is long over
+        with pytest.raises(WorkspaceNotInstalled):
+            await work.post()  # tried again at once, refused again: nothing to send
+        assert work.exchanges() == 2
+        for _ in range(10):  # inside the next back-off (60 s): as before, but without trying
+            with pytest.raises(WorkspaceNotInstalled):
+                await work.post()
+        assert work.exchanges() == 2
+        assert len(fake.calls_to("chat.postMessage")) == 1  # the expired token never went out
+        clock.advance(60)
+        await work.post()  # Slack honours the refresh token again: refreshed, and sent
+        assert work.exchanges() == 3
+        assert work.tokens_sent(1) == {fake.tokens_of("TA0001")[-1].token}
+    finally:
+        await work.aclose()
+        if api.session is not None:
+            await api.session.close()
+
+
+async def test_a_refresh_that_cannot_reach_slack_backs_off_and_keeps_the_current_token(
+    parts,
+) -> None:
+    fake, store = parts
+    clock = Clock()
+    await _install(fake, store, lifetime=600)
+    (current,) = fake.tokens_of("TA0001")
+    nowhere = AsyncWebClient(base_url=f"http://127.0.0.1:{free_port()}/api/")  # nothing listens
+    outcomes: list[str] = []
+    work = Workload(fake, _keeper(fake, store, nowhere, clock=clock, on_refresh=outcomes.append))
+    try:
+        await work.post(10)
+        assert outcomes == ["failed"]
+        assert work.tokens_sent(10) == {current.token}
+        clock.advance(30)
+        await work.post(10)
+        assert outcomes == ["failed", "failed"]
+    finally:
+        await work.aclose()
+        if nowhere.session is not None:
+            await nowhere.session.close()
+
+
+@pytest.mark.parametrize("here", [True, False], ids=["uninstalled-here", "uninstalled-elsewhere"])
+async def test_a_reinstall_does_not_inherit_the_back_off_of_the_installation_before(
+    parts, here: bool
+) -> None:
+    fake, store = parts
+    clock = Clock()
+    fake.oauth_clock = clock
+    await _install(fake, store, lifetime=600)
+    fake.fail("oauth.v2.access", "invalid_refresh_token", when=refreshing)
+    api = AsyncWebClient(base_url=fake.api_url)
+    keeper = _keeper(fake, store, api, clock=clock)
+    work = Workload(fake, keeper)
+    try:
+        await work.post()
+        assert work.exchanges() == 1  # backing off now
+        await store.delete_workspace(Workspace("TA0001"))  # app_uninstalled...
+        if here:
+            keeper.forget(Workspace("TA0001"))  # ...handled by this instance (Departures)
+        else:  # ...by another instance: this one only finds the installation gone
+            with pytest.raises(WorkspaceNotInstalled):
+                await work.post()
+        await _install(fake, store, lifetime=600)  # installed again at once, also rotating
+        await work.post()
+        assert work.exchanges() == 2  # its token is refreshed now, not after the old back-off
+        assert work.tokens_sent(1) == {fake.tokens_of("TA0001")[-1].token}
+    finally:
+        await work.aclose()
         if api.session is not None:
             await api.session.close()
 
