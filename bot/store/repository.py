@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Executable, delete, func, or_, select, true, update
+from sqlalchemy import Executable, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.db import make_sessionmaker
 from bot.store.models import (
     ChannelSetting,
     Instance,
@@ -73,13 +72,17 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _thread(row: Thread) -> ThreadRecord:
-    return ThreadRecord(
-        row.id, row.team_id, row.channel_id, row.thread_ts, row.assistant_id, row.conversation_id
-    )
+_THREAD_COLUMNS = (
+    Thread.id,
+    Thread.team_id,
+    Thread.channel_id,
+    Thread.thread_ts,
+    Thread.assistant_id,
+    Thread.conversation_id,
+)
 
 
-def _reply(row: Reply) -> ReplyRecord:
+def _reply(row: Any) -> ReplyRecord:
     return ReplyRecord(
         row.id,
         row.turn_id,
@@ -98,7 +101,6 @@ def _reply(row: Reply) -> ReplyRecord:
 class Repository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._session = make_sessionmaker(engine)
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
     # -- events -----------------------------------------------------------------------------
@@ -112,21 +114,21 @@ class Repository:
         transactions claiming overlapping keys wait for each other instead of deadlocking."""
         now = utcnow()
         claimed: list[bool] = []
-        async with self._session.begin() as session:
+        async with self.engine.begin() as conn:
             for key in keys:
                 stmt = (
                     self._insert(ProcessedEvent)
                     .values(key=key[:160], received_at=now)
                     .on_conflict_do_nothing(index_elements=["key"])
                 )
-                result: Any = await session.execute(stmt)
+                result: Any = await conn.execute(stmt)
                 claimed.append(bool(result.rowcount))
         return claimed
 
     async def prune_events(self, older_than: timedelta) -> int:
         cutoff = utcnow() - older_than
-        async with self._session.begin() as session:
-            result: Any = await session.execute(
+        async with self.engine.begin() as conn:
+            result: Any = await conn.execute(
                 delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
             )
             return int(result.rowcount or 0)
@@ -135,15 +137,17 @@ class Repository:
     async def get_thread(
         self, *, team_id: str, channel_id: str, thread_ts: str
     ) -> ThreadRecord | None:
-        async with self._session() as session:
-            row = await session.scalar(
-                select(Thread).where(
-                    Thread.team_id == team_id,
-                    Thread.channel_id == channel_id,
-                    Thread.thread_ts == thread_ts,
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*_THREAD_COLUMNS).where(
+                        Thread.team_id == team_id,
+                        Thread.channel_id == channel_id,
+                        Thread.thread_ts == thread_ts,
+                    )
                 )
-            )
-            return _thread(row) if row else None
+            ).first()
+            return ThreadRecord(*row) if row else None
 
     async def open_thread(
         self, *, team_id: str, channel_id: str, thread_ts: str, default_assistant_id: str
@@ -172,8 +176,8 @@ class Repository:
             .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "thread_ts"])
             .returning(Thread.id, Thread.assistant_id, Thread.conversation_id)
         )
-        async with self._session.begin() as session:
-            row = (await session.execute(stmt)).first()
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(stmt)).first()
         if row is not None:
             thread_id, assistant_id, conversation_id = row
             record = ThreadRecord(
@@ -187,8 +191,8 @@ class Repository:
         return existing, False
 
     async def set_conversation_id(self, thread_id: int, conversation_id: str | None) -> None:
-        async with self._session.begin() as session:
-            await session.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 update(Thread)
                 .where(Thread.id == thread_id)
                 .values(conversation_id=conversation_id, updated_at=utcnow())
@@ -199,9 +203,9 @@ class Repository:
         self, *, team_id: str, channel_id: str, thread_ts: str
     ) -> list[ThreadFileRecord]:
         """The files a thread has shared with GLM, oldest first."""
-        async with self._session() as session:
-            rows = await session.scalars(
-                select(ThreadFile)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(ThreadFile.__table__)
                 .where(
                     ThreadFile.team_id == team_id,
                     ThreadFile.channel_id == channel_id,
@@ -236,15 +240,15 @@ class Repository:
                 index_elements=["team_id", "channel_id", "thread_ts", "slack_file_id"]
             )
         )
-        async with self._session.begin() as session:
-            await session.execute(stmt)
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
 
     async def forget_thread_files(
         self, *, team_id: str, channel_id: str, thread_ts: str, glm_file_ids: Sequence[str]
     ) -> None:
         """Drop files GLM no longer has, so later turns stop attaching them."""
-        async with self._session.begin() as session:
-            await session.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 delete(ThreadFile).where(
                     ThreadFile.team_id == team_id,
                     ThreadFile.channel_id == channel_id,
@@ -255,17 +259,20 @@ class Repository:
 
     # -- channel settings -------------------------------------------------------------------
     async def get_channel_assistant(self, *, team_id: str, channel_id: str) -> str | None:
-        async with self._session() as session:
-            row = await session.get(ChannelSetting, (team_id, channel_id))
-            return row.assistant_id if row else None
+        async with self.engine.connect() as conn:
+            return await conn.scalar(
+                select(ChannelSetting.assistant_id).where(
+                    ChannelSetting.team_id == team_id, ChannelSetting.channel_id == channel_id
+                )
+            )
 
     async def set_channel_assistant(
         self, *, team_id: str, channel_id: str, assistant_id: str | None, updated_by: str
     ) -> None:
         """Set (or, with ``None``, clear back to the configured default) a channel's agent."""
-        async with self._session.begin() as session:
+        async with self.engine.begin() as conn:
             if assistant_id is None:
-                await session.execute(
+                await conn.execute(
                     delete(ChannelSetting).where(
                         ChannelSetting.team_id == team_id, ChannelSetting.channel_id == channel_id
                     )
@@ -283,7 +290,7 @@ class Repository:
                 index_elements=["team_id", "channel_id"],
                 set_={"assistant_id": assistant_id, "updated_by": updated_by, "updated_at": now},
             )
-            await session.execute(stmt)
+            await conn.execute(stmt)
 
     # -- replies ----------------------------------------------------------------------------
     async def start_reply(
@@ -299,8 +306,9 @@ class Repository:
         instance_id: str | None = None,
         lang: str | None = None,
     ) -> int:
-        async with self._session.begin() as session:
-            row = Reply(
+        stmt = (
+            insert(Reply)
+            .values(
                 instance_id=instance_id,
                 lang=lang,
                 turn_id=turn_id,
@@ -313,13 +321,14 @@ class Repository:
                 status="streaming",
                 started_at=utcnow(),
             )
-            session.add(row)
-            await session.flush()
-            return row.id
+            .returning(Reply.id)
+        )
+        async with self.engine.begin() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def set_reply_messages(self, reply_id: int, message_ts: Sequence[str]) -> None:
-        async with self._session.begin() as session:
-            await session.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 update(Reply).where(Reply.id == reply_id).values(message_ts=" ".join(message_ts))
             )
 
@@ -336,10 +345,10 @@ class Repository:
     ) -> None:
         """Record how a reply ended; ``also`` runs in the same transaction (the turn's usage
         tally: one commit per turn instead of two)."""
-        async with self._session.begin() as session:
+        async with self.engine.begin() as conn:
             for statement in also:
-                await session.execute(statement)
-            await session.execute(
+                await conn.execute(statement)
+            await conn.execute(
                 update(Reply)
                 .where(Reply.id == reply_id)
                 .values(
@@ -361,13 +370,16 @@ class Repository:
         admitted, else the start times in the window (to say how long to wait).
         """
         now = utcnow()
-        async with self._session.begin() as session:
-            ticket = TurnTicket(team_id=team_id, user_id=user_id, at=now)
-            session.add(ticket)
-            await session.flush()
-            ticket_id = ticket.id
-        async with self._session() as session:
-            rows = await session.execute(
+        async with self.engine.begin() as conn:
+            ticket_id = (
+                await conn.execute(
+                    insert(TurnTicket)
+                    .values(team_id=team_id, user_id=user_id, at=now)
+                    .returning(TurnTicket.id)
+                )
+            ).scalar_one()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
                 select(TurnTicket.id, TurnTicket.at)
                 .where(
                     TurnTicket.team_id == team_id,
@@ -380,21 +392,21 @@ class Repository:
         earlier = [at for row_id, at in window if row_id < ticket_id]
         if len(earlier) < max_turns:
             return None
-        async with self._session.begin() as session:
-            await session.execute(delete(TurnTicket).where(TurnTicket.id == ticket_id))
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(TurnTicket).where(TurnTicket.id == ticket_id))
         return earlier
 
     async def prune_turn_tickets(self, older_than: timedelta) -> int:
-        async with self._session.begin() as session:
-            result: Any = await session.execute(
+        async with self.engine.begin() as conn:
+            result: Any = await conn.execute(
                 delete(TurnTicket).where(TurnTicket.at < utcnow() - older_than)
             )
             return int(result.rowcount or 0)
 
     async def count_streaming_replies(self, team_id: str) -> int:
         """Replies of a workspace still streaming on any instance: each needs a final edit."""
-        async with self._session() as session:
-            count = await session.scalar(
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
                 select(func.count())
                 .select_from(Reply)
                 .where(Reply.status == "streaming", Reply.team_id == team_id)
@@ -402,8 +414,8 @@ class Repository:
             return int(count or 0)
 
     async def replies_with_status(self, status: str) -> list[ReplyRecord]:
-        async with self._session() as session:
-            rows = await session.scalars(select(Reply).where(Reply.status == status))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(Reply.__table__).where(Reply.status == status))
             return [_reply(r) for r in rows]
 
     async def request_stop(
@@ -419,8 +431,8 @@ class Repository:
             Reply.team_id == team_id,
             Reply.status == "streaming",
         )
-        async with self._session.begin() as session:
-            result: Any = await session.execute(
+        async with self.engine.begin() as conn:
+            result: Any = await conn.execute(
                 update(Reply)
                 .where(
                     *streaming,
@@ -431,7 +443,7 @@ class Repository:
             )
             if result.rowcount:
                 return "requested"
-            other = await session.scalar(
+            other = await conn.scalar(
                 select(Reply.id).where(*streaming, Reply.stop_requested_by.is_(None))
             )
             return "not_yours" if other is not None else "finished"
@@ -440,8 +452,8 @@ class Repository:
         """``turn_id → user`` for the given turns that someone asked to stop."""
         if not turn_ids:
             return {}
-        async with self._session() as session:
-            rows = await session.execute(
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
                 select(Reply.turn_id, Reply.stop_requested_by).where(
                     Reply.turn_id.in_(list(turn_ids)), Reply.stop_requested_by.is_not(None)
                 )
@@ -450,8 +462,8 @@ class Repository:
 
     async def mark_interrupted(self, reply_id: int) -> bool:
         """Claim a streaming reply for recovery; only one instance ever wins."""
-        async with self._session.begin() as session:
-            result: Any = await session.execute(
+        async with self.engine.begin() as conn:
+            result: Any = await conn.execute(
                 update(Reply)
                 .where(Reply.id == reply_id, Reply.status == "streaming")
                 .values(status="interrupted", finished_at=utcnow())
@@ -468,15 +480,15 @@ class Repository:
             set_={"holder": holder, "expires_at": now + ttl},
             where=or_(ThreadLease.expires_at < now, ThreadLease.holder == holder),
         )
-        async with self._session.begin() as session:
-            result: Any = await session.execute(stmt)
+        async with self.engine.begin() as conn:
+            result: Any = await conn.execute(stmt)
             return bool(result.rowcount)
 
     async def release_orphaned_leases(self, *, me: str, stale_before: datetime) -> int:
         """Leases held by instances that stopped heartbeating: their threads are free again."""
         alive = select(Instance.id).where(Instance.heartbeat_at >= stale_before)
-        async with self._session.begin() as session:
-            result: Any = await session.execute(
+        async with self.engine.begin() as conn:
+            result: Any = await conn.execute(
                 delete(ThreadLease).where(
                     ThreadLease.holder != me, ThreadLease.holder.not_in(alive)
                 )
@@ -484,8 +496,8 @@ class Repository:
             return int(result.rowcount or 0)
 
     async def release_lease(self, key: str, *, holder: str) -> None:
-        async with self._session.begin() as session:
-            await session.execute(
+        async with self.engine.begin() as conn:
+            await conn.execute(
                 delete(ThreadLease).where(
                     ThreadLease.key == key[:160], ThreadLease.holder == holder
                 )
@@ -496,19 +508,19 @@ class Repository:
         now = utcnow()
         stmt = self._insert(Instance).values(id=instance_id, started_at=now, heartbeat_at=now)
         stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"heartbeat_at": now})
-        async with self._session.begin() as session:
-            await session.execute(stmt)
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
 
     async def remove_instance(self, instance_id: str) -> None:
-        async with self._session.begin() as session:
-            await session.execute(delete(Instance).where(Instance.id == instance_id))
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(Instance).where(Instance.id == instance_id))
 
     async def orphaned_replies(self, *, me: str, stale_before: datetime) -> list[ReplyRecord]:
         """Replies still ``streaming`` whose instance is gone or has stopped heartbeating."""
         alive = select(Instance.id).where(Instance.heartbeat_at >= stale_before)
-        async with self._session() as session:
-            rows = await session.scalars(
-                select(Reply).where(
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(Reply.__table__).where(
                     Reply.status == "streaming",
                     or_(Reply.instance_id.is_(None), Reply.instance_id != me),
                     or_(Reply.instance_id.is_(None), Reply.instance_id.not_in(alive)),
@@ -517,8 +529,8 @@ class Repository:
             return [_reply(r) for r in rows]
 
     async def get_reply(self, reply_id: int) -> ReplyRecord | None:
-        async with self._session() as session:
-            row = await session.get(Reply, reply_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(Reply.__table__).where(Reply.id == reply_id))).first()
             return _reply(row) if row else None
 
 
