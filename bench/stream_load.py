@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 
 from bot.reply.render import render_reply  # noqa: E402
-from tests.bot_process import BotProcess  # noqa: E402
+from tests.bot_process import BotProcess, process_env  # noqa: E402
 from tests.fakes import FakeGLM, FakeSlack, GLMRequest, Reply, mention_event  # noqa: E402
 from tests.fakes.slack import stream_text  # noqa: E402
 
@@ -178,6 +178,24 @@ async def budget_transactions(session: aiohttp.ClientSession, bot: BotProcess) -
     async with session.get(f"{bot.url}/metrics") as resp:
         body = await resp.text()
     return int(sum(float(m.group(2)) for m in _BUDGET_TX.finditer(body)))
+
+
+async def release(cwd: Path, settings: dict[str, str]) -> None:
+    """``python -m bot migrate``, as the Procfile's ``release:`` runs it before a deploy serves
+    (a serving process that finds its database current never loads Alembic)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "migrate",
+        cwd=cwd,
+        env=process_env(**settings),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"release step failed: {err.decode()[-2000:]}")
 
 
 async def start_sender(requests: list[tuple[str, dict[str, object]]]) -> asyncio.subprocess.Process:
@@ -333,21 +351,24 @@ async def bench_on(args: argparse.Namespace, tmp: Path, database_url: str) -> in
 
         glm.default_reply = script
 
+        settings = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_BASE_URL": slack.api_url,
+            "ZHIPUAI_API_KEY": GLM_KEY,
+            "ZHIPUAI_BASE_URL": glm.base_url,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": args.log_level,
+            "STREAM_MODE": args.mode,
+            **({"SLACK_BUDGET_STORE": args.budget_store} if args.budget_store else {}),
+        }
+        if not args.self_migrate:  # the Procfile's release step, before any instance serves
+            await release(tmp, settings)
         # One after the other: a simultaneous first start on an empty database is issue 11's
         # migration race, not what this benchmark measures.
         for _ in range(args.instances):
             bot = BotProcess(
-                tmp,
-                profile=Path(args.profile) if args.profile and not bots else None,
-                SLACK_BOT_TOKEN=BOT_TOKEN,
-                SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                SLACK_API_BASE_URL=slack.api_url,
-                ZHIPUAI_API_KEY=GLM_KEY,
-                ZHIPUAI_BASE_URL=glm.base_url,
-                DATABASE_URL=database_url,
-                LOG_LEVEL=args.log_level,
-                STREAM_MODE=args.mode,
-                **({"SLACK_BUDGET_STORE": args.budget_store} if args.budget_store else {}),
+                tmp, profile=Path(args.profile) if args.profile and not bots else None, **settings
             )
             bots.append(bot)
             await bot.start(timeout=60)
@@ -570,6 +591,11 @@ def main(argv: list[str] | None = None) -> int:
         "--budget-store",
         choices=("auto", "local", "database"),
         help="the bots' SLACK_BUDGET_STORE (default: not set)",
+    )
+    parser.add_argument(
+        "--self-migrate",
+        action="store_true",
+        help="no release step: the (first) instance migrates the new database itself",
     )
     parser.add_argument(
         "--profile",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import make_engine
-from bot.store.migrate import alembic_config, upgrade_to_head
+from bot.store.migrate import alembic_config, head_revision, upgrade_to_head
 from bot.store.models import Base
+from tests.bot_process import process_env
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 TABLES = {
@@ -127,3 +130,56 @@ async def test_comparison_is_not_vacuous(engine: AsyncEngine) -> None:
         changes = await conn.run_sync(_diff_against_altered_models)
     kinds = sorted(change[0] if isinstance(change, tuple) else change[0][0] for change in changes)
     assert kinds == ["add_column", "modify_nullable"]
+
+
+def test_the_head_read_from_the_files_is_alembic_s(tmp_path: Path) -> None:
+    assert head_revision() == HEAD
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision: str = "a"\ndown_revision: str | None = None\n')
+    (versions / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    assert head_revision(versions) == "b"
+    (versions / "c.py").write_text("revision = 'c'\ndown_revision = 'a'\n")  # a branch
+    assert head_revision(versions) is None  # two heads: Alembic decides
+    (versions / "m.py").write_text('revision = "m"\ndown_revision = ("b", "c")\n')  # merged
+    assert head_revision(versions) == "m"
+
+
+MIGRATE_AND_REPORT = """
+import asyncio, sys
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade_to_head
+import bot.app  # everything a serving process imports
+async def main():
+    engine = make_engine(sys.argv[1])
+    await upgrade_to_head(engine)
+    await engine.dispose()
+asyncio.run(main())
+print("alembic loaded" if "alembic" in sys.modules else "alembic not loaded")
+"""
+
+
+async def test_a_process_whose_database_is_current_never_loads_alembic(
+    engine: AsyncEngine,
+) -> None:
+    """Alembic, Mako and Pygments are 12 MB of a serving process; after the release step has
+    migrated, a starting instance reads the version and leaves them unloaded."""
+    url = str(engine.url)
+
+    async def run() -> str:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            MIGRATE_AND_REPORT,
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=process_env(),
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        assert proc.returncode == 0, err.decode()
+        return out.decode().strip()
+
+    assert await run() == "alembic loaded"  # a new database: migrated with Alembic
+    assert await state(engine) == (TABLES, [HEAD])
+    assert await run() == "alembic not loaded"  # at head: recognised without it
