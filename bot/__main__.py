@@ -32,10 +32,30 @@ def _settings() -> Settings:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def event_loop(choice: str) -> asyncio.AbstractEventLoop:
+    """uvloop (libuv) where it is installed: the same asyncio API with a cheaper loop and
+    sockets, which is about a tenth of the bot's CPU per streamed reply."""
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                print(
+                    "glm-slack-bot: EVENT_LOOP=uvloop but uvloop is not installed", file=sys.stderr
+                )
+                raise SystemExit(EXIT_CONFIG) from None
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def serve(settings: Settings) -> int:
     from bot.app import StartupError, build_bot, build_web_app
 
+    loop = event_loop(settings.event_loop)
+    asyncio.set_event_loop(loop)
     bot = build_bot(settings)
+    log.info("event loop: %s", type(loop).__module__.split(".")[0])
     try:
         web.run_app(
             build_web_app(bot),
@@ -44,6 +64,7 @@ def serve(settings: Settings) -> int:
             print=lambda _msg: log.info("listening on %s:%s", settings.host, settings.port),
             shutdown_timeout=settings.shutdown_grace_seconds + 5,
             access_log=None,
+            loop=loop,
         )
     except StartupError as exc:
         log.error("cannot start: %s", exc)

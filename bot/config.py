@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     use_slack_locale: bool = True
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto", description="auto: uvloop where it is installed, else asyncio's own"
+    )
 
     @field_validator("slack_api_base_url")
     @classmethod

@@ -36,13 +36,17 @@ async def test_missing_settings_exit_2_with_one_clear_line(tmp_path: Path) -> No
     assert "sk-secret-value-123" not in (out + err).decode()
 
 
+@pytest.mark.parametrize(("setting", "loop"), [("auto", "uvloop"), ("asyncio", "asyncio")])
 async def test_serves_answers_and_stops_cleanly_on_sigterm(
-    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM
+    tmp_path: Path, fake_slack: FakeSlack, fake_glm: FakeGLM, setting: str, loop: str
 ) -> None:
-    bot = await BotProcess(
-        tmp_path, **_configured(tmp_path, fake_slack, fake_glm, STREAM_EDIT_INTERVAL="0.1")
-    ).start()
+    """On uvloop (installed with the bot, EVENT_LOOP=auto) and on asyncio's own loop."""
+    settings = _configured(
+        tmp_path, fake_slack, fake_glm, STREAM_EDIT_INTERVAL="0.1", EVENT_LOOP=setting
+    )
+    bot = await BotProcess(tmp_path, **settings).start()
     try:
+        assert f"event loop: {loop}" in "".join(bot.stderr_lines)
         async with aiohttp.ClientSession(trust_env=False) as session:
             async with session.get(f"{bot.url}/healthz") as resp:
                 assert resp.status == 200
