@@ -166,7 +166,9 @@ class Conversations:
     async def _handle(self, route: Route, event_id: str | None) -> None:
         if event_id:
             log.info("event %s: message %s in %s", event_id, route.ts, route.channel_id)
-        thread = await self._thread_of(route)
+        # A message that starts its thread has no record yet (another delivery of it stops at
+        # the claim below): no read for it.
+        thread = None if route.ts == route.thread_ts else await self._thread_of(route)
         if thread is None and route.requires_known_thread:
             return  # a human thread the bot was never asked into
         # Exactly once, in one transaction: this delivery (Slack retries with the same event

@@ -8,12 +8,14 @@ server cannot be reached.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
+from bot.store.models import utcnow
 from bot.store.repository import Repository
 from tests.conftest import POSTGRES_ADMIN_URL, RunningBot
 from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event, message_event
@@ -52,6 +54,18 @@ async def test_repository_is_race_free_on_postgres(pg_url: str) -> None:
         )
         assert created_here and record.assistant_id == "b" * 24  # the channel's choice wins
         assert await repo.claim_all(["event:Ev1", "event:Ev2"]) == [False, True]
+        # Turn tickets take their own path here (a concurrent ticket is invisible until it
+        # commits): ten at once, exactly three admitted, the refused ones withdrawn.
+        since = utcnow() - timedelta(minutes=10)
+        tickets = await asyncio.gather(
+            *(
+                repo.take_turn_ticket(team_id="T1", user_id="U1", since=since, max_turns=3)
+                for _ in range(10)
+            )
+        )
+        assert tickets.count(None) == 3
+        left = await repo.take_turn_ticket(team_id="T1", user_id="U1", since=since, max_turns=3)
+        assert left is not None and len(left) == 3
     finally:
         await engine.dispose()
 
