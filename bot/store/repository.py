@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Executable, delete, func, insert, or_, select, true, update
+from sqlalchemy import Executable, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -103,11 +103,116 @@ def _reply(row: Any) -> ReplyRecord:
     )
 
 
+class _Prepared:
+    """The statements every turn runs, built once with bound parameters (``p_*``).
+
+    Building a statement and deriving its cache key cost about a third of a short transaction's
+    CPU on SQLite (800 against 1,200 µs); these are built once per repository, for its dialect.
+    """
+
+    def __init__(self, insert_of: Any) -> None:
+        p = bindparam
+        self.claim = (
+            insert_of(ProcessedEvent)
+            .values(key=p("p_key"), received_at=p("p_at"))
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        self.get_thread = select(*_THREAD_COLUMNS).where(
+            Thread.team_id == p("p_team"),
+            Thread.channel_id == p("p_channel"),
+            Thread.thread_ts == p("p_thread_ts"),
+        )
+        chosen = func.coalesce(
+            select(ChannelSetting.assistant_id)
+            .where(
+                ChannelSetting.team_id == p("p_team"), ChannelSetting.channel_id == p("p_channel")
+            )
+            .scalar_subquery(),
+            p("p_default"),
+        )
+        self.open_thread = (
+            insert_of(Thread)
+            .values(
+                team_id=p("p_team"),
+                channel_id=p("p_channel"),
+                thread_ts=p("p_thread_ts"),
+                assistant_id=chosen,
+                created_at=p("p_at"),
+                updated_at=p("p_at"),
+            )
+            .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "thread_ts"])
+            .returning(Thread.id, Thread.assistant_id, Thread.conversation_id)
+        )
+        self.set_conversation = (
+            update(Thread)
+            .where(Thread.id == p("p_id"))
+            .values(conversation_id=p("p_conversation"), updated_at=p("p_at"))
+        )
+        self.start_reply = (
+            insert(Reply)
+            .values(
+                instance_id=p("p_instance"),
+                lang=p("p_lang"),
+                turn_id=p("p_turn"),
+                team_id=p("p_team"),
+                channel_id=p("p_channel"),
+                thread_ts=p("p_thread_ts"),
+                user_id=p("p_user"),
+                assistant_id=p("p_assistant"),
+                question=p("p_question"),
+                status="streaming",
+                started_at=p("p_at"),
+            )
+            .returning(Reply.id)
+        )
+        self.reply_messages = (
+            update(Reply).where(Reply.id == p("p_id")).values(message_ts=p("p_messages"))
+        )
+        self.finish_reply = (
+            update(Reply)
+            .where(Reply.id == p("p_id"))
+            .values(
+                status=p("p_status"),
+                error_code=p("p_error"),
+                prompt_tokens=p("p_prompt"),
+                completion_tokens=p("p_completion"),
+                finished_at=p("p_at"),
+            )
+        )
+        self.add_ticket = (
+            insert(TurnTicket)
+            .values(team_id=p("p_team"), user_id=p("p_user"), at=p("p_at"))
+            .returning(TurnTicket.id)
+        )
+        self.ticket_window = (
+            select(TurnTicket.id, TurnTicket.at)
+            .where(
+                TurnTicket.team_id == p("p_team"),
+                TurnTicket.user_id == p("p_user"),
+                TurnTicket.at > p("p_since"),
+            )
+            .order_by(TurnTicket.id)
+        )
+        self.drop_ticket = delete(TurnTicket).where(TurnTicket.id == p("p_id"))
+        lease = insert_of(ThreadLease).values(
+            key=p("p_key"), holder=p("p_holder"), expires_at=p("p_expires")
+        )
+        self.take_lease = lease.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"holder": lease.excluded.holder, "expires_at": lease.excluded.expires_at},
+            where=or_(ThreadLease.expires_at < p("p_now"), ThreadLease.holder == p("p_holder")),
+        )
+        self.release_lease = delete(ThreadLease).where(
+            ThreadLease.key == p("p_key"), ThreadLease.holder == p("p_holder")
+        )
+
+
 class Repository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         self._writers_serialised = engine.dialect.name == "sqlite"  # one writer at a time
+        self._sql = _Prepared(self._insert)
 
     # -- events -----------------------------------------------------------------------------
     async def claim(self, key: str) -> bool:
@@ -122,12 +227,7 @@ class Repository:
         claimed: list[bool] = []
         async with self.engine.begin() as conn:
             for key in keys:
-                stmt = (
-                    self._insert(ProcessedEvent)
-                    .values(key=key[:160], received_at=now)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                )
-                result: Any = await conn.execute(stmt)
+                result: Any = await conn.execute(self._sql.claim, {"p_key": key[:160], "p_at": now})
                 claimed.append(bool(result.rowcount))
         return claimed
 
@@ -143,16 +243,9 @@ class Repository:
     async def get_thread(
         self, *, team_id: str, channel_id: str, thread_ts: str
     ) -> ThreadRecord | None:
+        params = {"p_team": team_id, "p_channel": channel_id, "p_thread_ts": thread_ts}
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(*_THREAD_COLUMNS).where(
-                        Thread.team_id == team_id,
-                        Thread.channel_id == channel_id,
-                        Thread.thread_ts == thread_ts,
-                    )
-                )
-            ).first()
+            row = (await conn.execute(self._sql.get_thread, params)).first()
             return ThreadRecord(*row) if row else None
 
     async def open_thread(
@@ -162,28 +255,15 @@ class Repository:
         channel's assistant (``/glm-agent``), else ``default_assistant_id``. One statement
         (the channel's choice is read inside the INSERT) where a lookup and an insert took
         two transactions."""
-        now = utcnow()
-        chosen = func.coalesce(
-            select(ChannelSetting.assistant_id)
-            .where(ChannelSetting.team_id == team_id, ChannelSetting.channel_id == channel_id)
-            .scalar_subquery(),
-            default_assistant_id,
-        )
-        stmt = (
-            self._insert(Thread)
-            .values(
-                team_id=team_id,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-                assistant_id=chosen,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "thread_ts"])
-            .returning(Thread.id, Thread.assistant_id, Thread.conversation_id)
-        )
+        params = {
+            "p_team": team_id,
+            "p_channel": channel_id,
+            "p_thread_ts": thread_ts,
+            "p_default": default_assistant_id,
+            "p_at": utcnow(),
+        }
         async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(self._sql.open_thread, params)).first()
         if row is not None:
             thread_id, assistant_id, conversation_id = row
             record = ThreadRecord(
@@ -197,12 +277,9 @@ class Repository:
         return existing, False
 
     async def set_conversation_id(self, thread_id: int, conversation_id: str | None) -> None:
+        params = {"p_id": thread_id, "p_conversation": conversation_id, "p_at": utcnow()}
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(Thread)
-                .where(Thread.id == thread_id)
-                .values(conversation_id=conversation_id, updated_at=utcnow())
-            )
+            await conn.execute(self._sql.set_conversation, params)
 
     # -- thread files -------------------------------------------------------------------------
     async def thread_files(
@@ -312,31 +389,25 @@ class Repository:
         instance_id: str | None = None,
         lang: str | None = None,
     ) -> int:
-        stmt = (
-            insert(Reply)
-            .values(
-                instance_id=instance_id,
-                lang=lang,
-                turn_id=turn_id,
-                team_id=team_id,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-                user_id=user_id,
-                assistant_id=assistant_id,
-                question=question,
-                status="streaming",
-                started_at=utcnow(),
-            )
-            .returning(Reply.id)
-        )
+        params = {
+            "p_instance": instance_id,
+            "p_lang": lang,
+            "p_turn": turn_id,
+            "p_team": team_id,
+            "p_channel": channel_id,
+            "p_thread_ts": thread_ts,
+            "p_user": user_id,
+            "p_assistant": assistant_id,
+            "p_question": question,
+            "p_at": utcnow(),
+        }
         async with self.engine.begin() as conn:
-            return int((await conn.execute(stmt)).scalar_one())
+            return int((await conn.execute(self._sql.start_reply, params)).scalar_one())
 
     async def set_reply_messages(self, reply_id: int, message_ts: Sequence[str]) -> None:
+        params = {"p_id": reply_id, "p_messages": " ".join(message_ts)}
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(Reply).where(Reply.id == reply_id).values(message_ts=" ".join(message_ts))
-            )
+            await conn.execute(self._sql.reply_messages, params)
 
     async def finish_reply(
         self,
@@ -351,20 +422,18 @@ class Repository:
     ) -> None:
         """Record how a reply ended; ``also`` runs in the same transaction (the turn's usage
         tally: one commit per turn instead of two)."""
+        params = {
+            "p_id": reply_id,
+            "p_status": status,
+            "p_error": error_code,
+            "p_prompt": prompt_tokens,
+            "p_completion": completion_tokens,
+            "p_at": finished_at or utcnow(),
+        }
         async with self.engine.begin() as conn:
             for statement in also:
                 await conn.execute(statement)
-            await conn.execute(
-                update(Reply)
-                .where(Reply.id == reply_id)
-                .values(
-                    status=status,
-                    error_code=error_code,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens,
-                    finished_at=finished_at or utcnow(),
-                )
-            )
+            await conn.execute(self._sql.finish_reply, params)
 
     async def take_turn_ticket(
         self, *, team_id: str, user_id: str, since: datetime, max_turns: int
@@ -375,34 +444,26 @@ class Repository:
         through; at the boundary both may be refused, the safe side. Returns None when
         admitted, else the start times in the window (to say how long to wait).
         """
-        now = utcnow()
-        window = (
-            select(TurnTicket.id, TurnTicket.at)
-            .where(
-                TurnTicket.team_id == team_id,
-                TurnTicket.user_id == user_id,
-                TurnTicket.at > since,
-            )
-            .order_by(TurnTicket.id)
-        )
-        add = insert(TurnTicket).values(team_id=team_id, user_id=user_id, at=now)
+        sql = self._sql
+        ticket = {"p_team": team_id, "p_user": user_id, "p_at": utcnow()}
+        window = {"p_team": team_id, "p_user": user_id, "p_since": since}
         async with self.engine.begin() as conn:
-            ticket_id = (await conn.execute(add.returning(TurnTicket.id))).scalar_one()
+            ticket_id = (await conn.execute(sql.add_ticket, ticket)).scalar_one()
             if self._writers_serialised:
                 # SQLite: our INSERT holds the write lock until we commit, so this read already
                 # sees every earlier ticket: one transaction instead of two (three if refused).
-                earlier = _earlier(await conn.execute(window), ticket_id)
+                earlier = _earlier(await conn.execute(sql.ticket_window, window), ticket_id)
                 if len(earlier) < max_turns:
                     return None
-                await conn.execute(delete(TurnTicket).where(TurnTicket.id == ticket_id))
+                await conn.execute(sql.drop_ticket, {"p_id": ticket_id})
                 return earlier
         # PostgreSQL: a concurrent ticket is invisible until it commits; count after ours has.
         async with self.engine.connect() as conn:
-            earlier = _earlier(await conn.execute(window), ticket_id)
+            earlier = _earlier(await conn.execute(sql.ticket_window, window), ticket_id)
         if len(earlier) < max_turns:
             return None
         async with self.engine.begin() as conn:
-            await conn.execute(delete(TurnTicket).where(TurnTicket.id == ticket_id))
+            await conn.execute(sql.drop_ticket, {"p_id": ticket_id})
         return earlier
 
     async def prune_turn_tickets(self, older_than: timedelta) -> int:
@@ -483,14 +544,9 @@ class Repository:
     async def try_lease(self, key: str, *, holder: str, ttl: timedelta) -> bool:
         """Take or renew the lease on a thread; False while another holder's lease is live."""
         now = utcnow()
-        stmt = self._insert(ThreadLease).values(key=key[:160], holder=holder, expires_at=now + ttl)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"holder": holder, "expires_at": now + ttl},
-            where=or_(ThreadLease.expires_at < now, ThreadLease.holder == holder),
-        )
+        params = {"p_key": key[:160], "p_holder": holder, "p_expires": now + ttl, "p_now": now}
         async with self.engine.begin() as conn:
-            result: Any = await conn.execute(stmt)
+            result: Any = await conn.execute(self._sql.take_lease, params)
             return bool(result.rowcount)
 
     async def release_orphaned_leases(self, *, me: str, stale_before: datetime) -> int:
@@ -506,11 +562,7 @@ class Repository:
 
     async def release_lease(self, key: str, *, holder: str) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                delete(ThreadLease).where(
-                    ThreadLease.key == key[:160], ThreadLease.holder == holder
-                )
-            )
+            await conn.execute(self._sql.release_lease, {"p_key": key[:160], "p_holder": holder})
 
     # -- instances ---------------------------------------------------------------------------
     async def heartbeat(self, instance_id: str) -> None:
