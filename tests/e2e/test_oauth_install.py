@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from bot.store.db import make_engine
 from tests.bot_process import BotProcess
 from tests.conftest import RunningBot
-from tests.e2e.test_usage_quotas import costs
+from tests.e2e.test_home_tab import DECEMBER, open_home, text_of
+from tests.e2e.test_usage_quotas import MonthClock, costs
 from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope
 from tests.fakes.slack_oauth import exchanging_code
 from tests.oauth_helpers import (
@@ -712,5 +713,83 @@ async def test_an_org_wide_install_has_one_quota_for_the_whole_org(
         assert len(fake_glm.requests) == 1, "the org's other workspace is over the same quota"
         note = await fake_slack.wait_for_call("chat.postEphemeral")
         assert note.args["channel"] == "CE0002" and "1,100" in note.args["text"]
+    finally:
+        await bot.stop()
+
+
+async def test_the_home_tab_of_an_org_wide_install_shows_the_org_s_month(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """Installed org-wide, the quota bounds the org and a person's tokens count in every
+    workspace of it (admission), so the Home tab says so: the person's figure and the quota
+    bar are the org's, and an admin sees the org's month. A workspace installed on its own
+    beside it still sees only its own."""
+    monkeypatch.setenv("MONTHLY_TOKENS_PER_WORKSPACE", "1000")
+    monkeypatch.setenv("MONTHLY_TOKENS_PER_USER", "10000")
+    monkeypatch.setenv("AGENT_ADMIN_USER_IDS", "U0002")
+    bot = await RunningBot(clock=MonthClock(DECEMBER)).start()
+    try:
+        for target in ("E0000001", "TA0001"):
+            status, _ = await install(
+                browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
+            )
+            assert status == 200
+        fake_glm.enqueue(costs(300, 20), costs(400, 30), costs(50, 5))
+        for n, (target, channel, team) in enumerate(
+            (
+                ("E0000001", "CE0001", "TE0001"),
+                ("E0000001", "CE0002", "TE0002"),
+                ("TA0001", "CA0001", None),
+            ),
+            start=1,
+        ):
+            await ask(bot, fake_slack, target, channel, "what does it cost?", team=team)
+            await bot.wait_handled(n)
+        assert len(fake_glm.requests) == 3
+
+        def envelope(target: str, team: str | None = None) -> dict:
+            return mention_in(fake_slack, target, "CE0001", "x", team=team)[1]
+
+        # An admin opens Home in one workspace of the org: the org's month, both workspaces.
+        admin = text_of(
+            await open_home(bot, fake_slack, "U0002", dm="D0002", **envelope("E0000001", "TE0001"))
+        )
+        assert "Grid Co (whole org) · December 2026" in admin
+        assert "*750* tokens (700 prompt + 50 completion) over 2 answers." in admin
+        assert (
+            "The monthly limit for all workspaces of Grid Co together is 1,000 tokens "
+            "(75% used); it resets on 1 January 2027 (UTC)." in admin
+        )
+        assert "• <#CE0002> — 430 tokens (1 answers)\n• <#CE0001> — 320 tokens (1 answers)" in admin
+        assert "Workspace ·" not in admin and "workspace's monthly limit" not in admin
+
+        # A person of the org, in its other workspace: their tokens in both, the org's quota.
+        person = text_of(
+            await open_home(bot, fake_slack, "U0001", **envelope("E0000001", "TE0002"))
+        )
+        assert (
+            "You have used *750* tokens in December 2026 across every workspace of Grid Co: "
+            "700 prompt + 50 completion, over 2 answers." in person
+        )
+        assert "Your monthly limit is 10,000 tokens (8% used)" in person
+        assert "all workspaces of Grid Co together is 1,000 tokens (75% used)" in person
+        assert "whole org) ·" not in person, "only admins see the org's month"
+
+        # The workspace installed on its own beside the org: its own month only, as before.
+        own = text_of(await open_home(bot, fake_slack, "U0002", dm="D0002", **envelope("TA0001")))
+        assert "Workspace · December 2026" in own
+        assert "*55* tokens (50 prompt + 5 completion) over 1 answers." in own
+        assert (
+            "The workspace's monthly limit is 1,000 tokens (6% used); it resets on "
+            "1 January 2027 (UTC)." in own
+        )
+        assert "• <#CA0001> — 55 tokens (1 answers)" in own
+        assert "org" not in own and "<#CE000" not in own
+        mine = text_of(await open_home(bot, fake_slack, "U0001", **envelope("TA0001")))
+        assert "You have used *55* tokens in December 2026: 50 prompt" in mine
     finally:
         await bot.stop()
