@@ -407,6 +407,20 @@ USAGE_TEXTS: dict[str, dict[Lang, str]] = {
         "{reset}.",
         "zh": "本工作区的每月上限是 {limit} 个 token（已用 {percent}%），将于 {reset}重置。",
     },
+    # An org-wide install (Enterprise Grid): the quota and a person's tokens are the org's.
+    "home.this_org": {"en": "this org", "zh": "本组织"},
+    "home.you_org": {
+        "en": "You have used *{total}* tokens in {month} across every workspace of {org}: "
+        "{prompt} prompt + {completion} completion, over {turns} answers.",
+        "zh": "你在{month}于{org}的所有工作区共使用 *{total}* 个 token：提问 {prompt} + "
+        "回答 {completion}，共 {turns} 次回答。",
+    },
+    "home.org_quota": {
+        "en": "The monthly limit for all workspaces of {org} together is {limit} tokens "
+        "({percent}% used); it resets on {reset}.",
+        "zh": "{org}所有工作区合计的每月上限是 {limit} 个 token（已用 {percent}%），"
+        "将于 {reset}重置。",
+    },
     "home.assistant": {
         "en": "Your DM with me uses *{agent}*. To switch, type `/glm-agent` in that DM "
         "(`/glm-agent list` shows all {count}); a channel's assistant is switched the same way "
@@ -415,6 +429,8 @@ USAGE_TEXTS: dict[str, dict[Lang, str]] = {
         "（`/glm-agent list` 列出全部 {count} 个）；频道的智能体在频道里用同样方式切换。",
     },
     "home.admin_title": {"en": "Workspace · {month}", "zh": "工作区 · {month}"},
+    "home.org_title": {"en": "{org} (whole org) · {month}", "zh": "{org}（整个组织）· {month}"},
+    "home.org_title_unnamed": {"en": "This org · {month}", "zh": "本组织 · {month}"},
     "home.admin_total": {
         "en": "*{total}* tokens ({prompt} prompt + {completion} completion) over {turns} answers.",
         "zh": "*{total}* 个 token（提问 {prompt} + 回答 {completion}），共 {turns} 次回答。",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import AsyncIterator
 
@@ -23,6 +24,7 @@ from tests.fakes import (
     mention_event,
     sign,
 )
+from tests.fakes.slack import DROPPED
 
 TOKEN = "xoxb-test-token"
 GLM_KEY = "test-glm-key.secret"
@@ -156,6 +158,21 @@ async def test_slack_fault_injection_and_waiting(slack: FakeSlack) -> None:
     assert (await slack.wait_for(lambda f: f.responses, what="respond()"))[0].body == {
         "text": "later"
     }
+
+
+async def test_slack_drop_resets_the_connection_without_an_answer(slack: FakeSlack) -> None:
+    """``fail(..., drop=True)``: the client gets a connection reset, nothing is applied, and
+    the next call is answered as usual."""
+    slack.fail("chat.postMessage", drop=True)
+    no_retries = AsyncWebClient(token=TOKEN, base_url=slack.api_url, retry_handlers=[])
+    with pytest.raises(aiohttp.ClientOSError) as reset:
+        await no_retries.chat_postMessage(channel="C0001", text="lost")
+    assert reset.value.errno == errno.ECONNRESET
+    assert slack.messages("C0001") == []
+    (call,) = slack.calls_to("chat.postMessage")
+    assert call.done and call.status == DROPPED and call.response is None and not call.ok
+    assert "chat.postMessage -> dropped" in slack.describe_calls()
+    assert (await no_retries.chat_postMessage(channel="C0001", text="kept"))["ok"]
 
 
 async def test_slack_rate_limit_enforcement(slack: FakeSlack) -> None:

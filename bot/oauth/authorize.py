@@ -57,7 +57,12 @@ class WorkspaceAuthorize(AsyncAuthorize):
             return None
         if org_wide and enterprise_id and team_id:
             await self._orgs.remember(enterprise_id, team_id)
-        access = SlackAccess(ws, bot_user_id=grant.access.bot_user_id, bot_id=grant.access.bot_id)
+        access = SlackAccess(
+            ws,
+            bot_user_id=grant.access.bot_user_id,
+            bot_id=grant.access.bot_id,
+            enterprise_name=grant.access.enterprise_name,
+        )
         enter(access)  # the listener task Bolt starts next inherits it
         return AuthorizeResult(
             enterprise_id=enterprise_id,

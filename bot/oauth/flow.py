@@ -7,13 +7,22 @@ before the code is exchanged at ``oauth.v2.access``; a missing, forged, expired 
 gets a page saying so, and its code is never sent to Slack. ``ALLOWED_TEAM_IDS``, when set,
 names the workspaces (or Grid orgs) that may install: another's fresh token is revoked at once
 and never stored.
+
+Slack failing the exchange is told apart from Slack refusing the code. Bolt's flow catches only
+``SlackApiError`` around ``oauth.v2.access`` (and the ``auth.test`` after it) and reads every one
+as a refused code ("check the client credentials"), while no answer at all (connection refused
+or reset, timeout) escapes it as a bare HTTP 500. :class:`InstallClient` raises
+:class:`SlackUnavailable` for a 5xx or 429 and for no answer, and the flow ends on its own page:
+Slack could not be reached or had a problem, try again; the log names the cause.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.error import BoltError
@@ -27,6 +36,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,22 +53,113 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600
 
 
+# What a call that got no answer raises: connection refused or reset, a timeout.
+_NO_ANSWER = (aiohttp.ClientError, TimeoutError)
+
+
 class InstallRefused(BoltError):
     """ALLOWED_TEAM_IDS does not name this workspace or org."""
 
 
+class SlackUnavailable(Exception):
+    """Slack could not be reached, or answered with an outage (5xx) or a rate limit (429),
+    while an installation was being completed: nothing the installer did, so they are asked
+    to try again. ``cause`` is for the operator's log (a method, a status, an error name;
+    never the code or a token)."""
+
+    def __init__(
+        self, reason: Literal["slack_unreachable", "slack_error"], cause: str, *, status: int
+    ) -> None:
+        super().__init__(cause)
+        self.reason = reason  # the failure page to show (_FAILURES)
+        self.cause = cause
+        self.status = status  # our page's HTTP status: 502, or 504 when Slack timed out
+
+
+class InstallClient(AsyncWebClient):
+    """The install flow's Slack client: the calls that complete an installation
+    (``oauth.v2.access``, then ``auth.test``) raise :class:`SlackUnavailable` when Slack did
+    not answer or answered with an outage, which Bolt's flow would otherwise show as a
+    refused code or let through as a bare 500. Slack's refusals stay ``SlackApiError``."""
+
+    _COMPLETING = frozenset({"oauth.v2.access", "auth.test"})
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        if api_method not in self._COMPLETING:
+            return await super().api_call(api_method, **kwargs)
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            status, error = _answer_of(exc)
+            if status is None or (status < 500 and status != 429):
+                raise  # Slack's own refusal (invalid_code, bad_client_secret, …)
+            cause = f"{api_method} answered HTTP {status}" + (f" {error}" if error else "")
+            raise SlackUnavailable("slack_error", cause, status=502) from None
+        except _NO_ANSWER as exc:
+            cause = f"{api_method} got no answer: {type(exc).__name__}: {exc}"
+            status = 504 if isinstance(exc, TimeoutError) else 502
+            raise SlackUnavailable("slack_unreachable", cause, status=status) from None
+
+
+def install_client(base_url: str) -> InstallClient:
+    """A client for the install flow. A code works once, so an exchange that may have reached
+    Slack is not sent again (a second one would be refused as a used code, and the page would
+    blame the credentials): only a connection that never opened is retried."""
+    return InstallClient(
+        token=None,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=2, error_types=[aiohttp.ClientConnectorError]
+            )
+        ],
+    )
+
+
+def _answer_of(exc: SlackApiError) -> tuple[int | None, str | None]:
+    """The HTTP status and Slack's ``error`` of a failed call. slack_sdk puts either its
+    AsyncSlackResponse (``status_code``, ``data``) or, for a body it could not parse, aiohttp's
+    response (``status``) in the exception."""
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    data = getattr(response, "data", None)
+    error = data.get("error") if isinstance(data, dict) else None
+    return (
+        status if isinstance(status, int) else None,
+        error if isinstance(error, str) else None,
+    )
+
+
 class GuardedOAuthFlow(AsyncOAuthFlow):
-    """Bolt's flow, with the allow-list applied before anything is stored."""
+    """Bolt's flow, with the allow-list applied before anything is stored, and Slack's
+    outages during the exchange shown as such (see :class:`InstallClient`)."""
 
     def __init__(
         self,
         *,
-        client: AsyncWebClient,
+        client: InstallClient,
         settings: AsyncOAuthSettings,
         allowed: frozenset[str],
     ) -> None:
         super().__init__(client=client, settings=settings, logger=log)
         self._allowed = allowed
+
+    async def handle_callback(self, request: AsyncBoltRequest) -> BoltResponse:
+        """Bolt's callback; Slack unreachable or failing while the installation is completed
+        ends on our failure page instead of "code refused" or an HTTP 500."""
+        try:
+            return await super().handle_callback(request)
+        except SlackUnavailable as exc:
+            return await self.failure_handler(
+                AsyncFailureArgs(
+                    request=request,
+                    reason=exc.reason,
+                    error=exc,
+                    suggested_status_code=exc.status,
+                    settings=self.settings,
+                    default=self.default_callback_options,
+                )
+            )
 
     async def store_installation(
         self, request: AsyncBoltRequest, installation: Installation
@@ -83,6 +184,8 @@ class GuardedOAuthFlow(AsyncOAuthFlow):
             await self.client.auth_revoke(token=token)
         except SlackApiError as exc:
             log.warning("could not revoke a refused install's token: %s", exc.response.get("error"))
+        except _NO_ANSWER as exc:  # the refusal page still follows, not an HTTP 500
+            log.warning("could not revoke a refused install's token: %s", type(exc).__name__)
 
 
 _PAGE = """<!doctype html>
@@ -122,6 +225,18 @@ _FAILURES: dict[str, tuple[str, str]] = {
         "This workspace may not install this app",
         "This deployment serves only the workspaces its operator listed (ALLOWED_TEAM_IDS). "
         "Nothing was stored.",
+    ),
+    "slack_unreachable": (
+        "Slack could not be reached",
+        "The connection to Slack failed while this installation was being completed, so "
+        "nothing was installed. Nothing you did caused it: please try installing again from "
+        '<a href="{install}">the install page</a> in a minute.',
+    ),
+    "slack_error": (
+        "Slack had a problem",
+        "Slack answered with an error of its own while this installation was being completed, "
+        "so nothing was installed. Nothing you did caused it: please try installing again from "
+        '<a href="{install}">the install page</a> in a minute.',
     ),
     "storage_error": (
         "The installation could not be saved",
@@ -164,7 +279,10 @@ async def _failure(args: AsyncFailureArgs) -> BoltResponse:
     )
     if reason not in _FAILURES:  # Slack's own ?error=… values: name it, safely
         text = f"Slack reported: {html.escape(reason)}. " + text
-    log.warning("install refused: %s", reason)
+    if isinstance(args.error, SlackUnavailable):
+        log.warning("install failed, Slack unavailable: %s", args.error.cause)
+    else:
+        log.warning("install refused: %s", reason)
     status = 403 if reason == "not_allowed" else args.suggested_status_code
     return BoltResponse(
         status=status,
@@ -199,7 +317,7 @@ def build_oauth_flow(
     redirect_uri: str | None,
     store: EncryptedInstallationStore,
     states: SharedStateStore,
-    client: AsyncWebClient,
+    client: InstallClient,
     allowed: frozenset[str],
 ) -> GuardedOAuthFlow:
     settings = AsyncOAuthSettings(

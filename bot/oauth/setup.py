@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.oauth.authorize import WorkspaceAuthorize
 from bot.oauth.client import WorkspaceWebClient
 from bot.oauth.crypto import TokenCipher, TokenDecryptError
-from bot.oauth.flow import GuardedOAuthFlow, build_oauth_flow
+from bot.oauth.flow import GuardedOAuthFlow, build_oauth_flow, install_client
 from bot.oauth.leaving import Departures
 from bot.oauth.orgs import OrgTeams
 from bot.oauth.scopes import parse_scopes
@@ -46,7 +46,7 @@ class OAuthMetrics:
 @dataclass(slots=True)
 class OAuth:
     clients: SlackClients  # the bot's Slack clients: the token of the workspace in scope
-    api: AsyncWebClient  # no token: oauth.v2.access and explicit-token calls
+    api: AsyncWebClient  # no token: token refreshes (the install flow has its own client)
     store: EncryptedInstallationStore
     states: SharedStateStore
     keeper: TokenKeeper
@@ -142,7 +142,7 @@ def build_oauth(settings: Settings, engine: AsyncEngine, registry: CollectorRegi
         redirect_uri=settings.slack_redirect_uri or None,
         store=store,
         states=states,
-        client=api,
+        client=install_client(settings.slack_api_base_url),
         allowed=parse_id_list(settings.allowed_team_ids),
     )
     return OAuth(

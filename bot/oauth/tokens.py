@@ -124,6 +124,7 @@ class TokenKeeper:
                 workspace=ws,
                 bot_user_id=installation.bot_user_id,
                 bot_id=installation.bot_id,
+                enterprise_name=installation.enterprise_name,
             ),
             token=installation.bot_token,
             scopes=tuple(installation.bot_scopes or ()),

@@ -56,6 +56,9 @@ class SlackAccess:
     workspace: Workspace
     bot_user_id: str | None = None
     bot_id: str | None = None
+    # The Grid org's name as Slack gave it at install (oauth.v2.access), for people to read;
+    # None outside Grid or when Slack named none.
+    enterprise_name: str | None = None
 
 
 _CURRENT: contextvars.ContextVar[SlackAccess | None] = contextvars.ContextVar(

@@ -5,6 +5,10 @@ DO UPDATE`` (SQLite and PostgreSQL both do it atomically, so instances sharing a
 lose an update): the detail row (person, channel, assistant), the person's monthly rollup and
 the workspace's monthly rollup for that assistant. A quota check reads the person's rollup and
 the workspace's per-assistant rollups in one ``SELECT``.
+
+Every read takes ``enterprise_id`` for an org-wide install (Enterprise Grid): the installation
+is then the org, so its figures are summed over the rows of every workspace of the org (a Grid
+user id is the same in each, and channel ids are unique across the org).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Executable, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -104,9 +108,8 @@ class UsageStore:
         ``enterprise_id`` (an org-wide install) the installation is the Grid org: the totals
         are the org's, over all its workspaces (a Grid user id is the same in each)."""
         u = UsageMonth
-        where = u.enterprise_id == enterprise_id if enterprise_id else u.team_id == team_id
         stmt = select(u.user_id, u.prompt_tokens + u.completion_tokens).where(
-            where,
+            _installation(team_id, enterprise_id),
             u.month == month,
             u.channel_id == ALL,
             or_(
@@ -123,24 +126,54 @@ class UsageStore:
                     user += int(total)
         return QuotaReading(user=user, workspace=workspace)
 
-    async def person(self, *, team_id: str, user_id: str, month: str) -> Tokens:
-        """One person's tokens this month."""
-        return await self._one(team_id, month, user_id, ALL, ALL)
-
-    async def by_assistant(self, *, team_id: str, month: str) -> dict[str, Tokens]:
-        """The workspace's month per assistant id."""
+    async def person(
+        self, *, team_id: str, user_id: str, month: str, enterprise_id: str | None = None
+    ) -> Tokens:
+        """One person's tokens this month: in the workspace, or with ``enterprise_id`` in
+        every workspace of the org (the figure :meth:`quota_reading` holds against the
+        person's quota)."""
         u = UsageMonth
-        stmt = select(u.assistant_id, u.prompt_tokens, u.completion_tokens, u.turns).where(
-            u.team_id == team_id, u.month == month, u.user_id == ALL, u.channel_id == ALL
+        stmt = select(
+            func.sum(u.prompt_tokens), func.sum(u.completion_tokens), func.sum(u.turns)
+        ).where(
+            _installation(team_id, enterprise_id),
+            u.month == month,
+            u.user_id == user_id,
+            u.channel_id == ALL,
+            u.assistant_id == ALL,
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).one()
+        return _tokens(*row)
+
+    async def by_assistant(
+        self, *, team_id: str, month: str, enterprise_id: str | None = None
+    ) -> dict[str, Tokens]:
+        """The installation's month per assistant id (the workspace's, or the org's)."""
+        u = UsageMonth
+        stmt = (
+            select(
+                u.assistant_id,
+                func.sum(u.prompt_tokens),
+                func.sum(u.completion_tokens),
+                func.sum(u.turns),
+            )
+            .where(
+                _installation(team_id, enterprise_id),
+                u.month == month,
+                u.user_id == ALL,
+                u.channel_id == ALL,
+            )
+            .group_by(u.assistant_id)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        return {a: Tokens(int(p), int(c), int(n)) for a, p, c, n in rows}
+        return {a: _tokens(p, c, n) for a, p, c, n in rows}
 
     async def top_channels(
-        self, *, team_id: str, month: str, limit: int = 5
+        self, *, team_id: str, month: str, limit: int = 5, enterprise_id: str | None = None
     ) -> list[tuple[str, Tokens]]:
-        """The workspace's busiest channels this month (by tokens), from the detail rows."""
+        """The installation's busiest channels this month (by tokens), from the detail rows."""
         u = UsageMonth
         total = func.sum(u.prompt_tokens + u.completion_tokens)
         stmt = (
@@ -151,7 +184,7 @@ class UsageStore:
                 func.sum(u.turns),
             )
             .where(
-                u.team_id == team_id,
+                _installation(team_id, enterprise_id),
                 u.month == month,
                 u.user_id != ALL,
                 u.channel_id != ALL,
@@ -162,7 +195,7 @@ class UsageStore:
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [(ch, Tokens(int(p), int(c), int(n))) for ch, p, c, n in rows]
+        return [(ch, _tokens(p, c, n)) for ch, p, c, n in rows]
 
     async def forget_people_before(self, month: str) -> int:
         """Retention: delete person-level rows of months before ``month``; the workspace's
@@ -173,17 +206,13 @@ class UsageStore:
             )
             return int(result.rowcount or 0)
 
-    async def _one(
-        self, team_id: str, month: str, user_id: str, channel_id: str, assistant_id: str
-    ) -> Tokens:
-        u = UsageMonth
-        stmt = select(u.prompt_tokens, u.completion_tokens, u.turns).where(
-            u.team_id == team_id,
-            u.month == month,
-            u.user_id == user_id,
-            u.channel_id == channel_id,
-            u.assistant_id == assistant_id,
-        )
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
-        return Tokens(int(row[0]), int(row[1]), int(row[2])) if row else Tokens()
+
+def _installation(team_id: str, enterprise_id: str | None) -> ColumnElement[bool]:
+    """The rows of one installation: the workspace's, or an org-wide install's whole org."""
+    u = UsageMonth
+    return u.enterprise_id == enterprise_id if enterprise_id else u.team_id == team_id
+
+
+def _tokens(prompt: Any, completion: Any, turns: Any) -> Tokens:
+    """Summed columns as Tokens (SUM over no rows is NULL: nothing used)."""
+    return Tokens(int(prompt or 0), int(completion or 0), int(turns or 0))

@@ -1,5 +1,10 @@
 """The App Home tab: what the bot costs, for the person looking and (for admins) the workspace.
 
+For an org-wide install on Enterprise Grid the installation is the org: admission holds the
+workspace quota against the whole org and a person's quota against their tokens in every
+workspace of it (``UsageStore.quota_reading(enterprise_id=)``), so the tab reads the same rows
+and says so: the person's month and the quota are the org's, and admins see the org's month.
+
 ``app_home_opened`` with ``tab == "home"`` → ``views.publish`` of a ``home`` view (docs.slack.dev
 /surfaces/app-home). The view is built with slack_sdk's Block Kit models, whose ``to_dict``
 checks Slack's limits (block count, text lengths) before anything is sent. Every figure is a sum
@@ -32,6 +37,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Catalogue
+from bot.oauth.workspace import current_access
 from bot.reply.render import escape_mrkdwn
 from bot.store.repository import Repository
 from bot.store.usage import Tokens
@@ -46,6 +52,7 @@ _USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 _TEAM = re.compile(r"[TE][A-Z0-9]{2,20}")
 _DM = re.compile(r"D[A-Z0-9]{2,20}")
 TOP_CHANNELS = 5
+ORG_NAME_CHARS = 80  # a header holds 150 characters; the org's name is Slack's, of any length
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,25 @@ class Workspace:
 
 
 @dataclass(frozen=True, slots=True)
+class Org:
+    """An org-wide install (Enterprise Grid): the installation, so the quota, is the org."""
+
+    enterprise_id: str
+    name: str | None = None  # as Slack gave it at install; None: the view says "this org"
+
+
+def org_in_scope() -> Org | None:
+    """The org when the request came through an org-wide install (OAuth mode), else None."""
+    access = current_access()
+    if access is None or not access.workspace.is_enterprise_install:
+        return None
+    enterprise_id = access.workspace.enterprise_id
+    if not enterprise_id:
+        return None
+    return Org(enterprise_id, (access.enterprise_name or "").strip() or None)
+
+
+@dataclass(frozen=True, slots=True)
 class HomeFigures:
     """Everything the Home view shows, gathered before it is drawn (so drawing is pure)."""
 
@@ -95,6 +121,7 @@ class HomeFigures:
     dm_assistant: str  # display name
     assistants: int  # how many /glm-agent offers
     workspace: Workspace | None = None  # admins only
+    org: Org | None = None  # an org-wide install: mine, workspace_* and workspace are the org's
 
 
 def _percent(used: int, limit: int) -> int:
@@ -105,19 +132,31 @@ def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text)
 
 
+def _org_name(org: Org, lang: Lang, *, limit: int | None = None) -> str:
+    """The org as a sentence names it: its name, else "this org"."""
+    if org.name is None:
+        return t("home.this_org", lang)
+    if limit is not None and len(org.name) > limit:
+        return org.name[: limit - 1] + "…"
+    return org.name
+
+
 def home_view(f: HomeFigures, lang: Lang) -> View:
     """The Home tab for one person, in their language."""
     month = fmt.month(f.month, lang)
     reset = fmt.day(f.resets_at, lang)
     mine = f.mine
+    # Sections are mrkdwn (the org's name escaped); the header is plain text.
+    org = escape_mrkdwn(_org_name(f.org, lang)) if f.org is not None else None
     you = t(
-        "home.you",
+        "home.you" if org is None else "home.you_org",
         lang,
         month=month,
         total=fmt.tokens(mine.total, lang),
         prompt=fmt.tokens(mine.prompt, lang),
         completion=fmt.tokens(mine.completion, lang),
         turns=fmt.tokens(mine.turns, lang),
+        **({} if org is None else {"org": org}),
     )
     if f.my_limit > 0:
         limit_line = t(
@@ -133,11 +172,12 @@ def home_view(f: HomeFigures, lang: Lang) -> View:
     if f.workspace_limit > 0:
         lines.append(
             t(
-                "home.workspace_quota",
+                "home.workspace_quota" if org is None else "home.org_quota",
                 lang,
                 limit=fmt.tokens(f.workspace_limit, lang),
                 percent=_percent(f.workspace_used, f.workspace_limit),
                 reset=reset,
+                **({} if org is None else {"org": org}),
             )
         )
     blocks: list[Block] = [
@@ -155,12 +195,21 @@ def home_view(f: HomeFigures, lang: Lang) -> View:
         ),
     ]
     if f.workspace is not None:
-        blocks.extend(_workspace_blocks(f.workspace, month, lang))
+        blocks.extend(_workspace_blocks(f.workspace, _admin_title(f.org, month, lang), lang))
     blocks.append(ContextBlock(elements=[_md(t("home.footer", lang))]))
     return View(type="home", blocks=blocks)
 
 
-def _workspace_blocks(w: Workspace, month: str, lang: Lang) -> list[Block]:
+def _admin_title(org: Org | None, month: str, lang: Lang) -> str:
+    """The admin section's header: the workspace, or the org it stands for."""
+    if org is None:
+        return t("home.admin_title", lang, month=month)
+    if org.name is None:
+        return t("home.org_title_unnamed", lang, month=month)
+    return t("home.org_title", lang, org=_org_name(org, lang, limit=ORG_NAME_CHARS), month=month)
+
+
+def _workspace_blocks(w: Workspace, title: str, lang: Lang) -> list[Block]:
     total = t(
         "home.admin_total",
         lang,
@@ -188,7 +237,7 @@ def _workspace_blocks(w: Workspace, month: str, lang: Lang) -> list[Block]:
     channels = [(f"<#{channel}>", tokens) for channel, tokens in w.top_channels]
     return [
         DividerBlock(),
-        HeaderBlock(text=t("home.admin_title", lang, month=month)),
+        HeaderBlock(text=title),
         SectionBlock(text=_md(total)),
         SectionBlock(text=_md(t("home.by_assistant", lang) + "\n" + lines(assistants))),
         SectionBlock(text=_md(t("home.top_channels", lang) + "\n" + lines(channels))),
@@ -220,20 +269,28 @@ class HomeTab:
     async def publish(self, client: AsyncWebClient, opened: HomeOpened) -> None:
         person = await self._person(client, opened.user_id)
         lang = self._lang(person)
-        figures = await self.figures(opened, admin=self._is_admin(opened.user_id, person))
+        admin = self._is_admin(opened.user_id, person)
+        figures = await self.figures(opened, admin=admin, org=org_in_scope())
         view = home_view(figures, lang)
         try:
             await client.views_publish(user_id=opened.user_id, view=view)
         except SlackApiError as exc:
             log.warning("could not publish the Home tab: %s", exc.response.get("error"))
 
-    async def figures(self, opened: HomeOpened, *, admin: bool) -> HomeFigures:
+    async def figures(
+        self, opened: HomeOpened, *, admin: bool, org: Org | None = None
+    ) -> HomeFigures:
+        """The person's figures; with ``org`` (an org-wide install) over the whole org, the
+        rows admission's quota reading sums, so the tab shows what the quota holds."""
         team, user = opened.team_id, opened.user_id
+        enterprise_id = org.enterprise_id if org is not None else None
         now = self._meter.clock()
         month = month_key(now)
         store, policy = self._meter.store, self._meter.policy
-        mine = await store.person(team_id=team, user_id=user, month=month)
-        by_id = await store.by_assistant(team_id=team, month=month)
+        mine = await store.person(
+            team_id=team, user_id=user, month=month, enterprise_id=enterprise_id
+        )
+        by_id = await store.by_assistant(team_id=team, month=month, enterprise_id=enterprise_id)
         workspace_total = Tokens(
             sum(x.prompt for x in by_id.values()),
             sum(x.completion for x in by_id.values()),
@@ -247,7 +304,7 @@ class HomeTab:
                 limit=policy.per_workspace,
                 by_assistant=[(self._name(a), tokens) for a, tokens in ranked],
                 top_channels=await store.top_channels(
-                    team_id=team, month=month, limit=TOP_CHANNELS
+                    team_id=team, month=month, limit=TOP_CHANNELS, enterprise_id=enterprise_id
                 ),
             )
         return HomeFigures(
@@ -261,6 +318,7 @@ class HomeTab:
             dm_assistant=await self._dm_assistant(team, opened.dm_channel_id),
             assistants=len(self._catalogue.agents),
             workspace=workspace,
+            org=org,
         )
 
     def _name(self, assistant_id: str) -> str:

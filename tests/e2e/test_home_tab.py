@@ -30,9 +30,13 @@ def text_of(view: JSON) -> str:
     return "\n".join(out)
 
 
-async def open_home(bot: RunningBot, fake: FakeSlack, user: str, dm: str = "D0001") -> JSON:
+async def open_home(
+    bot: RunningBot, fake: FakeSlack, user: str, dm: str = "D0001", **envelope: Any
+) -> JSON:
+    """``user`` opens the Home tab; the view published for them. ``envelope``: the event's
+    team and authorizations (OAuth mode, ``tests.oauth_helpers.mention_in``)."""
     before = len([c for c in fake.calls_to("views.publish") if c.done])
-    await bot.slack.event(app_home_opened_event(user=user, channel=dm, tab="home"))
+    await bot.slack.event(app_home_opened_event(user=user, channel=dm, tab="home"), **envelope)
     call = await fake.wait_for(
         lambda f: [c for c in f.calls_to("views.publish") if c.done][before:],
         what="views.publish",

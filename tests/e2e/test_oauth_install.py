@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from bot.store.db import make_engine
 from tests.bot_process import BotProcess
 from tests.conftest import RunningBot
-from tests.e2e.test_usage_quotas import costs
+from tests.e2e.test_home_tab import DECEMBER, open_home, text_of
+from tests.e2e.test_usage_quotas import MonthClock, costs
 from tests.fakes import FakeGLM, FakeSlack, Reply, event_envelope
+from tests.fakes.slack import DROPPED
 from tests.fakes.slack_oauth import exchanging_code
 from tests.oauth_helpers import (
     ENCRYPTION_KEY,
@@ -366,6 +368,32 @@ async def test_allowed_team_ids_narrows_who_may_install(
         await bot.stop()
 
 
+async def test_a_refused_install_whose_token_cannot_be_revoked_still_gets_its_page(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """The refused install's token is revoked at once; Slack not answering that auth.revoke
+    (a reset) must not turn the refusal page into an HTTP 500."""
+    monkeypatch.setenv("ALLOWED_TEAM_IDS", "TA0001")
+    bot = await RunningBot().start()
+    try:
+        # Every attempt is dropped, however often the clients send it again (auth.revoke is a
+        # GET, which aiohttp itself repeats once after a reset, RFC 9112 §9.3.1).
+        fake_slack.fail("auth.revoke", drop=True, times=10)
+        status, page = await install(
+            browser, fake_slack, "TB0001", page_on=bot.url, redirect_to=bot.url
+        )
+        assert status == 403 and "may not install" in page
+        revokes = fake_slack.calls_to("auth.revoke")
+        assert revokes and all(c.status == DROPPED for c in revokes)
+        fake_slack.clear_faults()
+        assert (await _dump(bot))["slack_installations"] == []
+    finally:
+        await bot.stop()
+
+
 async def test_a_wrong_client_secret_is_a_clear_refusal(
     oauth_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
@@ -393,7 +421,12 @@ async def test_a_wrong_client_secret_is_a_clear_refusal(
 
 
 @pytest.mark.parametrize(
-    ("error", "status"), [("invalid_code", 200), ("internal_error", 500)], ids=["refused", "5xx"]
+    ("error", "status", "page_status", "title"),
+    [
+        ("invalid_code", 200, 401, "Slack did not accept this installation"),
+        ("internal_error", 500, 502, "Slack had a problem"),
+    ],
+    ids=["refused", "5xx"],
 )
 async def test_a_failed_code_exchange_logs_neither_the_code_nor_the_state(
     oauth_bot: RunningBot,
@@ -402,6 +435,8 @@ async def test_a_failed_code_exchange_logs_neither_the_code_nor_the_state(
     caplog: pytest.LogCaptureFixture,
     error: str,
     status: int,
+    page_status: int,
+    title: str,
 ) -> None:
     page = await open_install_page(browser, oauth_bot.url)
     code = fake_slack.authorize_code("TA0001")
@@ -409,11 +444,75 @@ async def test_a_failed_code_exchange_logs_neither_the_code_nor_the_state(
     got, text = await land_on_redirect(
         browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
     )
-    assert got == 401 and "Slack did not accept this installation" in text  # the friendly page
+    assert got == page_status and title in text  # the friendly page
     assert fake_slack.calls_to("oauth.v2.access")[-1].args["code"] == code  # sent, and refused
     logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert error in logged  # the operator still learns why
     assert code not in logged and page.state not in logged
+
+
+async def test_slack_failing_the_code_exchange_is_not_called_a_refused_code(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Slack answering oauth.v2.access with a 5xx is Slack's outage, not a used code or wrong
+    credentials: the page says to try again, the log says what Slack answered, and trying
+    again installs."""
+    page = await open_install_page(browser, oauth_bot.url)
+    code = fake_slack.authorize_code("TA0001")
+    fake_slack.fail(
+        "oauth.v2.access", "internal_error", status=500, retry_after=None, when=exchanging_code
+    )
+    got, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
+    )
+    assert got == 502, text
+    assert "Slack had a problem" in text and "try installing again" in text
+    assert "credentials" not in text and "SLACK_CLIENT" not in text and "refused" not in text
+    logged = caplog.text
+    assert "oauth.v2.access" in logged and "HTTP 500" in logged and "internal_error" in logged
+    assert code not in logged and page.state not in logged
+    assert (await _dump(oauth_bot))["slack_installations"] == []
+
+    status, text = await install(
+        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
+    )
+    assert status == 200 and "installed" in text.lower()
+
+
+async def test_slack_unreachable_for_the_code_exchange_is_a_page_not_a_500(
+    oauth_bot: RunningBot,
+    fake_slack: FakeSlack,
+    browser: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No answer at all to oauth.v2.access (the connection reset mid-request, as a broken
+    network path does): Bolt's flow catches only Slack's error answers, so this was a bare
+    HTTP 500. Now it is the failure page saying Slack could not be reached; the exchange is
+    not sent again with the same code (Slack may have spent it before the reset: a second
+    exchange would be refused as a used code), and once Slack is back installing again works."""
+    page = await open_install_page(browser, oauth_bot.url)
+    code = fake_slack.authorize_code("TA0001")
+    fake_slack.fail("oauth.v2.access", drop=True, times=3, when=exchanging_code)
+    got, text = await land_on_redirect(
+        browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
+    )
+    assert got == 502, text
+    assert "Slack could not be reached" in text and "try installing again" in text
+    assert "credentials" not in text and "SLACK_CLIENT" not in text
+    assert [c.status for c in fake_slack.calls_to("oauth.v2.access")] == [DROPPED]
+    fake_slack.clear_faults()  # the network is back
+    logged = caplog.text
+    assert "oauth.v2.access" in logged and "ClientOSError" in logged  # the cause, for operators
+    assert code not in logged and page.state not in logged
+    assert (await _dump(oauth_bot))["slack_installations"] == []
+
+    status, text = await install(
+        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
+    )
+    assert status == 200 and "installed" in text.lower()
 
 
 async def test_the_process_log_shows_no_code_state_or_token_even_at_debug_level(
@@ -712,5 +811,83 @@ async def test_an_org_wide_install_has_one_quota_for_the_whole_org(
         assert len(fake_glm.requests) == 1, "the org's other workspace is over the same quota"
         note = await fake_slack.wait_for_call("chat.postEphemeral")
         assert note.args["channel"] == "CE0002" and "1,100" in note.args["text"]
+    finally:
+        await bot.stop()
+
+
+async def test_the_home_tab_of_an_org_wide_install_shows_the_org_s_month(
+    oauth_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_slack: FakeSlack,
+    fake_glm: FakeGLM,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """Installed org-wide, the quota bounds the org and a person's tokens count in every
+    workspace of it (admission), so the Home tab says so: the person's figure and the quota
+    bar are the org's, and an admin sees the org's month. A workspace installed on its own
+    beside it still sees only its own."""
+    monkeypatch.setenv("MONTHLY_TOKENS_PER_WORKSPACE", "1000")
+    monkeypatch.setenv("MONTHLY_TOKENS_PER_USER", "10000")
+    monkeypatch.setenv("AGENT_ADMIN_USER_IDS", "U0002")
+    bot = await RunningBot(clock=MonthClock(DECEMBER)).start()
+    try:
+        for target in ("E0000001", "TA0001"):
+            status, _ = await install(
+                browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
+            )
+            assert status == 200
+        fake_glm.enqueue(costs(300, 20), costs(400, 30), costs(50, 5))
+        for n, (target, channel, team) in enumerate(
+            (
+                ("E0000001", "CE0001", "TE0001"),
+                ("E0000001", "CE0002", "TE0002"),
+                ("TA0001", "CA0001", None),
+            ),
+            start=1,
+        ):
+            await ask(bot, fake_slack, target, channel, "what does it cost?", team=team)
+            await bot.wait_handled(n)
+        assert len(fake_glm.requests) == 3
+
+        def envelope(target: str, team: str | None = None) -> dict:
+            return mention_in(fake_slack, target, "CE0001", "x", team=team)[1]
+
+        # An admin opens Home in one workspace of the org: the org's month, both workspaces.
+        admin = text_of(
+            await open_home(bot, fake_slack, "U0002", dm="D0002", **envelope("E0000001", "TE0001"))
+        )
+        assert "Grid Co (whole org) · December 2026" in admin
+        assert "*750* tokens (700 prompt + 50 completion) over 2 answers." in admin
+        assert (
+            "The monthly limit for all workspaces of Grid Co together is 1,000 tokens "
+            "(75% used); it resets on 1 January 2027 (UTC)." in admin
+        )
+        assert "• <#CE0002> — 430 tokens (1 answers)\n• <#CE0001> — 320 tokens (1 answers)" in admin
+        assert "Workspace ·" not in admin and "workspace's monthly limit" not in admin
+
+        # A person of the org, in its other workspace: their tokens in both, the org's quota.
+        person = text_of(
+            await open_home(bot, fake_slack, "U0001", **envelope("E0000001", "TE0002"))
+        )
+        assert (
+            "You have used *750* tokens in December 2026 across every workspace of Grid Co: "
+            "700 prompt + 50 completion, over 2 answers." in person
+        )
+        assert "Your monthly limit is 10,000 tokens (8% used)" in person
+        assert "all workspaces of Grid Co together is 1,000 tokens (75% used)" in person
+        assert "whole org) ·" not in person, "only admins see the org's month"
+
+        # The workspace installed on its own beside the org: its own month only, as before.
+        own = text_of(await open_home(bot, fake_slack, "U0002", dm="D0002", **envelope("TA0001")))
+        assert "Workspace · December 2026" in own
+        assert "*55* tokens (50 prompt + 5 completion) over 1 answers." in own
+        assert (
+            "The workspace's monthly limit is 1,000 tokens (6% used); it resets on "
+            "1 January 2027 (UTC)." in own
+        )
+        assert "• <#CA0001> — 55 tokens (1 answers)" in own
+        assert "org" not in own and "<#CE000" not in own
+        mine = text_of(await open_home(bot, fake_slack, "U0001", **envelope("TA0001")))
+        assert "You have used *55* tokens in December 2026: 50 prompt" in mine
     finally:
         await bot.stop()

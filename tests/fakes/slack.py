@@ -15,6 +15,8 @@ import base64
 import contextlib
 import json
 import math
+import socket
+import struct
 import time
 import uuid
 from collections import Counter
@@ -31,6 +33,7 @@ from .ts import TsClock, default_clock, ts_to_micros
 __all__ = ["Call", "Ephemeral", "FakeSlack", "Message", "ResponseUrlPost", "TokenBucket"]
 
 JSON = dict[str, Any]
+DROPPED = 0  # Call.status of a call whose connection was reset without an answer (fail(drop=))
 
 # Budgets enforced by ``enforce_rate_limits`` (workspace-wide for updates, per channel for posts).
 _RATE_LIMITED_UPDATE = "chat.update"
@@ -40,7 +43,9 @@ STREAM_TEXT_LIMIT = 12_000  # markdown_text per chat.*Stream call
 
 @dataclass
 class Call:
-    """One Web API call as received. ``status``/``response`` stay ``None`` while in flight."""
+    """One Web API call as received. ``status``/``response`` stay ``None`` while in flight;
+    a call answered by resetting the connection (``fail(..., drop=True)``) ends with
+    ``status == DROPPED`` and no response."""
 
     method: str
     args: JSON
@@ -125,6 +130,11 @@ class _Fault:
     retry_after: int | None
     remaining: int
     when: Callable[[JSON], bool] | None
+    drop: bool = False
+
+
+class _Dropped(Exception):
+    """Raised by ``_process`` for a ``drop`` fault: answer by resetting the connection."""
 
 
 class TokenBucket:
@@ -394,7 +404,7 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
             args = json.dumps(c.args, ensure_ascii=False, default=str)
             if len(args) > 160:
                 args = args[:157] + "..."
-            status = "in flight" if c.status is None else c.status
+            status = {None: "in flight", DROPPED: "dropped"}.get(c.status, c.status)
             err = (c.response or {}).get("error")
             lines.append(f"  {c.method} -> {status}{f' {err}' if err else ''} {args}")
         return "\n".join(lines) or "  (none)"
@@ -413,6 +423,7 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
         retry_after: int | None = 1,
         times: int = 1,
         when: Callable[[JSON], bool] | None = None,
+        drop: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` (matching ``when(args)``) fail.
 
@@ -420,10 +431,18 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
         ``{"ok": false, "error": error}`` otherwise, which is how Slack reports API errors.
         ``oauth.v2.access`` honours faults too: ``when=refreshing`` or ``when=exchanging_code``
         (``tests.fakes.slack_oauth``) picks the grant.
+
+        ``drop=True``: no answer at all. The request is read, then the connection is reset
+        (the client sees ``ECONNRESET``, aiohttp's ``ClientOSError``): what a network failure
+        between the bot and Slack looks like. Nothing of the call is applied.
         """
         if status is None:
             status = 429 if error == "ratelimited" else 200
-        self._faults.append(_Fault(method, error, status, retry_after, times, when))
+        self._faults.append(_Fault(method, error, status, retry_after, times, when, drop))
+
+    def clear_faults(self) -> None:
+        """Forget the faults not used up yet (the outage is over)."""
+        self._faults.clear()
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer ``method`` only after ``seconds`` (0 removes the delay)."""
@@ -459,6 +478,8 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
 
     @staticmethod
     def _fault_answer(fault: _Fault) -> tuple[int, JSON, dict[str, str]]:
+        if fault.drop:
+            raise _Dropped(fault.method)
         headers = {}
         if fault.status == 429:
             headers["Retry-After"] = str(fault.retry_after or 1)
@@ -494,6 +515,11 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
             if delay:
                 await asyncio.sleep(delay)
             status, body, headers = self._process(method, args, request.headers)
+        except _Dropped:
+            call.status = DROPPED
+            await self._notify()
+            _reset(request)
+            return web.Response(status=500)  # never sent: the connection is gone
         except Exception as exc:  # a bug in the fake must show up in the test, not hang it
             status, body, headers = 500, {"ok": False, "error": f"fake_error: {exc!r}"}, {}
         call.status, call.response = status, body
@@ -516,6 +542,10 @@ class FakeSlack(SlackFilesMixin, SlackOAuthMixin):
             problem = self._issued_problem(method, issued, args)
             if problem is not None:
                 return 200, {"ok": False, "error": problem}, {}
+            if method in ("auth.test", "auth.revoke"):  # answered here: their faults too
+                fault = self._take_fault(method, args)
+                if fault is not None:
+                    return self._fault_answer(fault)
             if method == "auth.test":
                 return 200, self._issued_auth_test(issued), {}
             if method == "auth.revoke":
@@ -952,6 +982,18 @@ _HANDLERS: dict[str, Callable[[FakeSlack, JSON], JSON]] = {
     "conversations.history": FakeSlack._m_history,
     "views.publish": FakeSlack._m_views_publish,
 }
+
+
+def _reset(request: web.Request) -> None:
+    """Close the request's connection with a TCP reset (SO_LINGER 0), no response written:
+    the peer reads ECONNRESET, as when a network path to Slack breaks mid-request."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def _view_problem(view: JSON) -> str | None:

@@ -117,3 +117,50 @@ async def test_an_org_wide_install_counts_quota_over_all_workspaces_of_the_org(
         assert (team.user, team.workspace) == (100, 100)
     finally:
         await engine.dispose()
+
+
+async def test_an_org_wide_install_reads_its_month_over_all_workspaces_of_the_org(
+    tmp_path: Path,
+) -> None:
+    """What the Home tab shows for an org-wide install: a person's month, the month per
+    assistant and the busiest channels, each over every workspace of the org (the rows
+    admission's quota reading sums); other orgs and own installs stay out, and without
+    ``enterprise_id`` the same reads are the workspace's alone."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'org.db'}")
+    try:
+        await upgrade_to_head(engine)
+        store = UsageStore(engine)
+        a, b = "a" * 24, "b" * 24
+        for team, org, user, channel, assistant, p, c in (
+            ("TE1", "E1", "W1", "C1", a, 100, 10),
+            ("TE2", "E1", "W1", "C2", b, 200, 20),
+            ("TE2", "E1", "W2", "C2", a, 7, 0),
+            ("TE3", "E2", "W1", "C3", a, 1000, 0),  # another org
+            ("T9", None, "W1", "C9", b, 2000, 0),  # a workspace installed on its own
+        ):
+            await store.add(TurnUsage(team, org, user, channel, assistant, p, c), month="2026-12")
+        month = "2026-12"
+
+        me = await store.person(team_id="TE1", user_id="W1", month=month, enterprise_id="E1")
+        assert (me.prompt, me.completion, me.turns) == (300, 30, 2)
+        reading = await store.quota_reading(
+            team_id="TE1", user_id="W1", month=month, enterprise_id="E1"
+        )
+        assert me.total == reading.user, "the Home tab and admission read the same rows"
+        by = await store.by_assistant(team_id="TE1", month=month, enterprise_id="E1")
+        assert {k: (v.total, v.turns) for k, v in by.items()} == {a: (117, 2), b: (220, 1)}
+        assert sum(v.total for v in by.values()) == reading.workspace
+        top = await store.top_channels(team_id="TE1", month=month, enterprise_id="E1")
+        assert [(ch, tok.total, tok.turns) for ch, tok in top] == [("C2", 227, 2), ("C1", 110, 1)]
+
+        # Without the org: the workspace alone, as before.
+        mine = await store.person(team_id="TE1", user_id="W1", month=month)
+        assert (mine.total, mine.turns) == (110, 1)
+        assert {
+            k: v.total for k, v in (await store.by_assistant(team_id="TE1", month=month)).items()
+        } == {a: 110}
+        assert [ch for ch, _ in await store.top_channels(team_id="TE2", month=month)] == ["C2"]
+        nobody = await store.person(team_id="TE1", user_id="W9", month=month, enterprise_id="E1")
+        assert nobody == type(nobody)()
+    finally:
+        await engine.dispose()
