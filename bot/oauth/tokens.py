@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -185,7 +186,9 @@ class TokenKeeper:
             try:
                 refreshed = await self._rotator.perform_token_rotation(
                     installation=installation,
-                    minutes_before_expiration=max(1, round(self._refresh_minutes)),
+                    # whole minutes, rounded up: never narrower than our window, or it
+                    # would answer "not yet" to every call inside the difference
+                    minutes_before_expiration=math.ceil(self._refresh_minutes),
                 )
             except _REFRESH_ERRORS as exc:
                 delay = self._failed(ws)

@@ -67,12 +67,18 @@ def _keeper(
     *,
     clock: Callable[[], float] = time.time,
     on_refresh: Callable[[str], None] | None = None,
+    refresh_minutes: float = 120.0,
 ) -> TokenKeeper:
     rotator = AsyncTokenRotator(
         client_id=fake.client_id, client_secret=fake.client_secret, client=api
     )
     return TokenKeeper(
-        store=store, rotator=rotator, cache_seconds=0.0, clock=clock, on_refresh=on_refresh
+        store=store,
+        rotator=rotator,
+        refresh_minutes=refresh_minutes,
+        cache_seconds=0.0,
+        clock=clock,
+        on_refresh=on_refresh,
     )
 
 
@@ -123,6 +129,24 @@ async def test_a_token_inside_the_window_is_refreshed_and_the_new_pair_stored(pa
         assert grant.token == newest.token and grant.expires_at is not None
         again = await keeper.grant(Workspace("TA0001"))  # 12 hours left now: no refresh
         assert again is not None and again.token == newest.token
+        assert len(fake.calls_to("oauth.v2.access")) == 1
+    finally:
+        if api.session is not None:
+            await api.session.close()
+
+
+async def test_a_fractional_refresh_window_still_refreshes_once(parts) -> None:
+    """SLACK_TOKEN_REFRESH_MINUTES=1.4: the token (80 s left) is inside the keeper's window
+    (84 s). slack_sdk's rotator takes whole minutes; rounded down (60 s) it said "not yet" on
+    every call, so each call took the refresh lock and nothing was ever refreshed."""
+    fake, store = parts
+    await _install(fake, store, lifetime=80)
+    api = AsyncWebClient(base_url=fake.api_url)
+    keeper = _keeper(fake, store, api, refresh_minutes=1.4)
+    try:
+        grant = await keeper.grant(Workspace("TA0001"))
+        assert grant is not None and grant.token == fake.tokens_of("TA0001")[-1].token
+        await keeper.grant(Workspace("TA0001"))
         assert len(fake.calls_to("oauth.v2.access")) == 1
     finally:
         if api.session is not None:
