@@ -25,6 +25,7 @@ import hashlib
 import logging
 import math
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -99,7 +100,9 @@ class TokenKeeper:
         self._backoff_first = backoff_seconds
         self._backoff_max = backoff_max_seconds
         self._cache: dict[str, Grant] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Held only while someone refreshes or waits to: gone with its last user, so the map
+        # does not grow with every workspace ever seen.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._backoff: dict[str, _Backoff] = {}  # only workspaces whose refresh is failing
 
     # -- reading -----------------------------------------------------------------------------

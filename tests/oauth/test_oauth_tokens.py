@@ -148,6 +148,7 @@ async def test_a_fractional_refresh_window_still_refreshes_once(parts) -> None:
         assert grant is not None and grant.token == fake.tokens_of("TA0001")[-1].token
         await keeper.grant(Workspace("TA0001"))
         assert len(fake.calls_to("oauth.v2.access")) == 1
+        assert len(keeper._locks) == 0  # the refresh lock went with its last user
     finally:
         if api.session is not None:
             await api.session.close()
