@@ -15,7 +15,10 @@ makes is handled one of two ways, never both:
   ``Retry-After`` and tries again, when the wait is short. A long one (a tier exhausted for
   half a minute) fails at once, and the caller says so, rather than holding a listener.
 
-Both retry connection errors (slack_sdk's :class:`AsyncConnectionErrorRetryHandler`).
+Both retry a connection that could not be opened (nothing reached Slack). Only the patient
+one also retries a connection lost mid-call (slack_sdk's :class:`AsyncConnectionErrorRetryHandler`
+defaults): Slack may have counted that call already, so on the paced client the reply's own
+retry (:mod:`bot.reply.calls`) makes it again, paying the budget for it like any attempt.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -93,7 +97,11 @@ def web_clients(
 
     build = make or plain
 
-    def client(*handlers: AsyncRetryHandler) -> AsyncWebClient:
-        return build([AsyncConnectionErrorRetryHandler(max_retry_count=2), *handlers])
-
-    return SlackClients(paced=client(), patient=client(ShortRateLimitRetryHandler()))
+    never_sent = AsyncConnectionErrorRetryHandler(
+        max_retry_count=2, error_types=[aiohttp.ClientConnectorError]
+    )
+    paced = build([never_sent])
+    patient = build(
+        [AsyncConnectionErrorRetryHandler(max_retry_count=2), ShortRateLimitRetryHandler()]
+    )
+    return SlackClients(paced=paced, patient=patient)

@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.reply.calls import MessageTooLong, ReplyGone, SlackCalls, StreamClosed, ThreadStatus
 from bot.reply.ratelimit import Budgets, LocalStore, Tier
+from bot.slack.clients import web_clients
 from tests.conftest import BOT_TOKEN
 from tests.fakes import FakeSlack
 
@@ -77,3 +78,29 @@ async def test_a_refused_status_is_reported_not_raised(fake_slack: FakeSlack) ->
     assert await status.set("Searching", loading=True) is True
     (_, call) = fake_slack.calls_to("assistant.threads.setStatus")
     assert call.args["loading_messages"] == ["Searching"]
+
+
+async def test_a_reset_connection_is_retried_through_the_budget_not_behind_it(
+    fake_slack: FakeSlack,
+) -> None:
+    """A connection reset can come after Slack has counted the call, so its retry must pay
+    for another token. The paced client used to retry it itself (slack_sdk's connection-error
+    handler), one call to Slack the budget never saw."""
+    paced = web_clients(token=BOT_TOKEN, base_url=fake_slack.api_url).paced
+    posted = await paced.chat_postMessage(channel="C0001", text="hi")
+    budget = Budgets(LocalStore()).budget("chat.update", Tier(6, 2))  # 2 at once, then 1 in 10 s
+    fake_slack.fail("chat.update", drop=True)
+    resp = await SlackCalls(paced).call(
+        "chat_update",
+        budget=budget,
+        scope="T0001",
+        attempts=3,
+        channel="C0001",
+        ts=posted["ts"],
+        text="edited",
+    )
+    assert resp["ok"]
+    assert len(fake_slack.calls_to("chat.update")) == 2  # the reset one and its retry
+    assert await budget.wait_time("T0001") > 5  # ...and both were paid for (one: no wait)
+    if paced.session is not None:
+        await paced.session.close()
