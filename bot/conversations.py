@@ -1,7 +1,8 @@
 """One turn, end to end: the only place that knows the whole flow.
 
 listener → :meth:`Conversations.submit` (synchronous enqueue, per-thread order) → dedupe →
-thread ↔ conversation lookup → GLM stream → :class:`ReplyStreamer` → persisted outcome.
+admission → thread lease → thread ↔ conversation → files → reply view (:mod:`bot.reply`) →
+GLM stream into it (:class:`~bot.upstream.Upstream`) → persisted outcome and usage.
 """
 
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,9 +25,7 @@ from bot.agents import OFFICIAL_CATALOGUE, Agent, Catalogue
 from bot.concurrency import KeyedSerialExecutor
 from bot.files.intake import FileInput
 from bot.files.service import FileService
-from bot.glm.client import AssistantRequest, GLMClient
-from bot.glm.errors import GLMAuthError, GLMBadRequest, GLMError
-from bot.glm.events import Completed, ConversationStarted, TextDelta, ToolCall, Usage
+from bot.glm.client import GLMClient
 from bot.leases import thread_lease
 from bot.logs import TURN_ID
 from bot.metrics import Metrics
@@ -47,6 +44,7 @@ from bot.store.usage import TurnUsage
 from bot.surface.turn_hooks import DMSurface
 from bot.texts import Lang, t
 from bot.turn_input import Route, channel_type_of
+from bot.upstream import Ask, TurnOutcome, Upstream
 from bot.usage.meter import UsageMeter
 from bot.workspace.mrkdwn import slack_to_plain
 from bot.workspace.people import UserDirectory
@@ -55,36 +53,9 @@ from bot.workspace.threads import with_thread_context
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class _Ask:
-    """A question ready for GLM: its thread (and whether this turn created it) and files."""
-
-    thread: ThreadRecord
-    new_thread: bool
-    prompt: str
-    files: FileInput
-
-
-@dataclass(slots=True)
-class TurnOutcome:
-    status: str = "done"
-    error_code: str | None = None
-    usage: Usage | None = None
-    notices: list[str] = field(default_factory=list)
-    offer_retry: bool = False
-    first_chunk_at: float | None = None
-    lang: Lang = "en"
-
-
 RetryOutcome = Literal["started", "taken"] | Refusal
 # What a Stop press did: stopped here, left in the database for the streaming instance,
 # refused (someone else's answer), or nothing left to stop.
-
-
-def glm_user_id(team_id: str, user_id: str) -> str:
-    """Stable per Slack team+user, 6–128 chars, without exposing Slack ids upstream."""
-    digest = hashlib.sha256(f"{team_id}:{user_id}".encode()).hexdigest()[:40]
-    return f"slack-{digest}"
 
 
 class Conversations:
@@ -109,7 +80,6 @@ class Conversations:
     ) -> None:
         self._repo = repo
         self.catalogue = catalogue  # names the assistant in a new thread's header
-        self._glm = glm
         self._slack = slack  # handed to the workspace ports, not called here
         # The reply strategies' client: no 429 retry of its own, the budgets handle those
         # (bot.slack.clients).
@@ -124,10 +94,10 @@ class Conversations:
         self._people = UserDirectory(slack)
         self.meter = meter  # counts every answered turn's tokens (and checks quotas)
         self.gate = Gatekeeper(repo=repo, people=self._people, policy=policy, meter=meter)
-        self._auth_error_logged = False
         self.running = RunningTurns(repo=repo, admins=policy.admins)
         self._side_tasks: set[asyncio.Task[None]] = set()  # overload notices in flight
         self.metrics = metrics or Metrics()
+        self._upstream = Upstream(glm=glm, repo=repo, files=files, metrics=self.metrics)
         # Every Slack budget of this instance (shared with the others when the store is).
         self.budgets = budgets or Budgets(LocalStore())
         self._slots = asyncio.Semaphore(policy.max_concurrent_streams)
@@ -323,7 +293,7 @@ class Conversations:
         started = time.monotonic()
         try:
             async with self._upstream_slot(view, lang):
-                stream = self._stream(ask, route, turn_id, view, outcome)
+                stream = self._upstream.answer(ask, route, turn_id, view, outcome)
                 stopped_by = await self.running.run(
                     turn_id, team_id=route.team_id, asker=route.user_id, stream=stream
                 )
@@ -346,7 +316,7 @@ class Conversations:
         await self._finish(view, reply_id, outcome, tally=self._tally(route, ask, outcome))
         self._observe(view, outcome, started)
 
-    def _tally(self, route: Route, ask: _Ask, outcome: TurnOutcome) -> Sequence[Executable]:
+    def _tally(self, route: Route, ask: Ask, outcome: TurnOutcome) -> Sequence[Executable]:
         """The statements that add this turn's GLM-reported tokens to the month's usage; run
         in the transaction that records the outcome (no usage reported: nothing)."""
         if self.meter is None or outcome.usage is None:
@@ -365,7 +335,7 @@ class Conversations:
 
     async def _prepare(
         self, route: Route, thread: ThreadRecord | None, prompt: str | None, lang: Lang
-    ) -> _Ask | None:
+    ) -> Ask | None:
         """The question as GLM will get it, the thread record and the files; None when there is
         nothing to ask (the person has been told why)."""
         if prompt is None:
@@ -403,10 +373,10 @@ class Conversations:
         if route.files and not files.read and prompt == t("files_default_question", lang):
             await self._post(route, "\n".join(files.notices))  # nothing left to ask about
             return None
-        return _Ask(thread=thread, new_thread=new_thread, prompt=prompt, files=files)
+        return Ask(thread=thread, new_thread=new_thread, prompt=prompt, files=files)
 
     async def _open_view(
-        self, route: Route, ask: _Ask, *, turn_id: str, reply_id: int, lang: Lang
+        self, route: Route, ask: Ask, *, turn_id: str, reply_id: int, lang: Lang
     ) -> ReplyView:
         """The reply's strategy: edit, or native with edit as its fallback (STREAM_MODE)."""
 
@@ -454,106 +424,6 @@ class Conversations:
             self.metrics.first_text_seconds.observe(
                 max(0.0, view.first_text_at - outcome.first_chunk_at)
             )
-
-    async def _stream(
-        self, ask: _Ask, route: Route, turn_id: str, streamer: ReplyView, outcome: TurnOutcome
-    ) -> None:
-        thread, prompt, files = ask.thread, ask.prompt, ask.files
-        conversation_id = thread.conversation_id
-        saving: asyncio.Task[None] | None = None
-        try:
-            for attempt in (1, 2):
-                request = AssistantRequest(
-                    assistant_id=thread.assistant_id,
-                    text=prompt,
-                    user_id=glm_user_id(route.team_id, route.user_id),
-                    request_id=turn_id if attempt == 1 else f"{turn_id}-r",
-                    conversation_id=conversation_id,
-                    attachments=[{"file_id": file_id} for file_id in files.attachments],
-                    images=files.images,
-                )
-                try:
-                    # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
-                    async with contextlib.aclosing(self._glm.stream(request)) as events:
-                        async for event in events:
-                            if outcome.first_chunk_at is None:
-                                outcome.first_chunk_at = time.monotonic()
-                            if isinstance(event, TextDelta):
-                                streamer.append(event.text)
-                            elif isinstance(event, ToolCall):
-                                streamer.tool(event)
-                            elif isinstance(event, ConversationStarted):
-                                if event.conversation_id != conversation_id:
-                                    conversation_id = event.conversation_id
-                                    saving = self._save_conversation(thread.id, conversation_id)
-                            elif isinstance(event, Completed):
-                                outcome.usage = event.usage
-                            if streamer.gone:
-                                raise ReplyGone(streamer.gone)
-                    return
-                except GLMBadRequest as exc:
-                    # Earlier files GLM no longer has: ask again without them, once, and say so.
-                    if attempt == 1 and not streamer.has_text and self._files is not None:
-                        fewer = await self._files.drop_stale(route, files, exc)
-                        if fewer is not None:
-                            files = fewer
-                            outcome.notices.append(t("files_not_reattached", outcome.lang))
-                            continue
-                    # An unknown or expired conversation: start afresh once, and say so.
-                    if (
-                        attempt == 1
-                        and conversation_id
-                        and not streamer.has_text
-                        and _rejects_conversation(exc)
-                    ):
-                        log.warning(
-                            "turn %s: conversation %s rejected (%s)", turn_id, conversation_id, exc
-                        )
-                        conversation_id = None
-                        if saving is not None:
-                            await saving
-                        await self._repo.set_conversation_id(thread.id, None)
-                        outcome.notices.append(t("new_conversation", outcome.lang))
-                        continue
-                    self._record_error(turn_id, exc, outcome)
-                    return
-                except GLMError as exc:
-                    self._record_error(turn_id, exc, outcome)
-                    return
-        finally:
-            if saving is not None:  # the thread's next turn must find it
-                await asyncio.shield(saving)
-
-    def _save_conversation(self, thread_id: int, conversation_id: str) -> asyncio.Task[None]:
-        """Record a new conversation id beside the stream rather than in front of its first
-        text (under a burst that write queued behind every other turn's): it only has to be
-        there for the thread's next turn, and the turn waits for it before it ends."""
-
-        async def save() -> None:
-            try:
-                await self._repo.set_conversation_id(thread_id, conversation_id)
-            except SQLAlchemyError as exc:  # the answer still lands; a follow-up starts afresh
-                log.warning("could not record conversation %s: %s", conversation_id, exc)
-
-        task = asyncio.create_task(save(), name="save-conversation")
-        self._side_tasks.add(task)  # held even if the turn is cancelled while it waits
-        task.add_done_callback(self._side_tasks.discard)
-        return task
-
-    def _record_error(self, turn_id: str, exc: GLMError, outcome: TurnOutcome) -> None:
-        self.metrics.upstream_errors.labels(exc.code or type(exc).__name__).inc()
-        outcome.status = "failed"
-        outcome.error_code = exc.code or (
-            str(exc.http_status) if exc.http_status else type(exc).__name__
-        )
-        outcome.notices.append(f":warning: {exc.user_message_in(outcome.lang)}")
-        outcome.offer_retry = exc.offer_retry
-        if isinstance(exc, GLMAuthError):
-            if not self._auth_error_logged:
-                self._auth_error_logged = True
-                log.error("GLM rejected the API key (%s); fix ZHIPUAI_API_KEY", exc)
-            return
-        log.warning("turn %s: upstream error %s", turn_id, exc)
 
     async def _finish(
         self,
@@ -652,12 +522,6 @@ async def _scoped(access: SlackAccess | None, work: Coroutine[Any, Any, None]) -
     """Run a job in the workspace scope it was submitted from (OAuth mode; None otherwise)."""
     with workspace_scope(access):
         await work
-
-
-def _rejects_conversation(exc: GLMBadRequest) -> bool:
-    """Upstream behaviour for an unknown/expired id is undocumented: an invalid-parameter error
-    (1214) or one that names the conversation is taken to mean "start a new one"."""
-    return exc.code == "1214" or "conversation" in exc.message.lower()
 
 
 def _header(agent: Agent) -> str:
