@@ -39,6 +39,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.logs import RedactSecrets
 from bot.oauth.store import EncryptedInstallationStore, SharedStateStore
@@ -145,21 +146,30 @@ class GuardedOAuthFlow(AsyncOAuthFlow):
         self._allowed = allowed
 
     async def handle_callback(self, request: AsyncBoltRequest) -> BoltResponse:
-        """Bolt's callback; Slack unreachable or failing while the installation is completed
-        ends on our failure page instead of "code refused" or an HTTP 500."""
+        """Bolt's callback; Slack unreachable or failing while the installation is completed,
+        or our database failing while the state is checked, ends on our failure page instead
+        of "code refused" or an HTTP 500."""
         try:
             return await super().handle_callback(request)
         except SlackUnavailable as exc:
-            return await self.failure_handler(
-                AsyncFailureArgs(
-                    request=request,
-                    reason=exc.reason,
-                    error=exc,
-                    suggested_status_code=exc.status,
-                    settings=self.settings,
-                    default=self.default_callback_options,
-                )
+            return await self._fail(request, exc.reason, exc, exc.status)
+        except SQLAlchemyError as exc:  # the single-use state could not be checked
+            log.error("install redirect: the database failed: %s", type(exc).__name__)
+            return await self._fail(request, "storage_error", exc, 503)
+
+    async def _fail(
+        self, request: AsyncBoltRequest, reason: str, error: Exception, status: int
+    ) -> BoltResponse:
+        return await self.failure_handler(
+            AsyncFailureArgs(
+                request=request,
+                reason=reason,
+                error=error,
+                suggested_status_code=status,
+                settings=self.settings,
+                default=self.default_callback_options,
             )
+        )
 
     async def store_installation(
         self, request: AsyncBoltRequest, installation: Installation

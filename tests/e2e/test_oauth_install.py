@@ -891,3 +891,31 @@ async def test_the_home_tab_of_an_org_wide_install_shows_the_org_s_month(
         assert "You have used *55* tokens in December 2026: 50 prompt" in mine
     finally:
         await bot.stop()
+
+
+async def test_a_database_failure_at_the_redirect_is_a_page_not_a_500(
+    oauth_bot: RunningBot, fake_slack: FakeSlack, browser: aiohttp.ClientSession
+) -> None:
+    """The single-use state is checked (and consumed) in the database; with the database
+    failing, the redirect was a bare HTTP 500. Now it is the failure page, the code is not
+    exchanged, and installing again works once the database is back."""
+    page = await open_install_page(browser, oauth_bot.url)
+    code = fake_slack.authorize_code("TA0001")
+    engine = make_engine(oauth_env_url(oauth_bot))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE slack_oauth_states RENAME TO states_away"))
+        got, text = await land_on_redirect(
+            browser, oauth_bot.url, code=code, state=page.state, cookie=page.cookie
+        )
+        assert got == 503, text
+        assert "could not be saved" in text and "Try again" in text
+        assert fake_slack.calls_to("oauth.v2.access") == []  # the code was not spent
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE states_away RENAME TO slack_oauth_states"))
+        await engine.dispose()
+    status, text = await install(
+        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
+    )
+    assert status == 200 and "installed" in text.lower()
