@@ -69,6 +69,16 @@ async def install(
     )
 
 
+async def installed(
+    session: aiohttp.ClientSession, fake: FakeSlack, bot_url: str, *targets: str
+) -> None:
+    """Install the app into each of ``targets`` through ``bot_url``'s real routes; each must
+    end on the "installed" page."""
+    for target in targets:
+        status, page = await install(session, fake, target, page_on=bot_url, redirect_to=bot_url)
+        assert status == 200 and "installed" in page.lower(), (status, page)
+
+
 def org_authorizations(enterprise_id: str, bot_user_id: str) -> list[dict]:
     """An org-wide install's ``authorizations``: the org, no team (docs §9)."""
     return [

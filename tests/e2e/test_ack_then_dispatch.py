@@ -19,7 +19,7 @@ from bot.texts import t
 from tests.conftest import RunningBot
 from tests.e2e.test_oauth_install import replies_in
 from tests.fakes import FakeGLM, FakeSlack, Reply, mention_event
-from tests.oauth_helpers import ENCRYPTION_KEY, install, mention_in
+from tests.oauth_helpers import ENCRYPTION_KEY, installed, mention_in
 
 OAUTH_TABLES = ("slack_installations", "slack_bots")
 
@@ -35,10 +35,7 @@ async def oauth_bot(
     fake_slack.add_workspace("TA0001", "Acme", channels=("CA0001",))
     bot = await RunningBot().start()
     async with aiohttp.ClientSession(trust_env=False) as browser:
-        status, page = await install(
-            browser, fake_slack, "TA0001", page_on=bot.url, redirect_to=bot.url
-        )
-    assert status == 200, page
+        await installed(browser, fake_slack, bot.url, "TA0001")
     yield bot
     await bot.stop()
 

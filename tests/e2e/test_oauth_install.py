@@ -24,6 +24,7 @@ from tests.fakes.slack_oauth import exchanging_code
 from tests.oauth_helpers import (
     ENCRYPTION_KEY,
     install,
+    installed,
     land_on_redirect,
     mention_in,
     open_install_page,
@@ -91,11 +92,7 @@ async def test_two_workspaces_and_an_org_each_answered_with_their_own_token(
     status, _ = await oauth_bot.get("/healthz")
     assert status == 200  # healthy with zero installations
     for target in ("TA0001", "TB0001", "E0000001"):
-        status, page = await install(
-            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
-        )
-        assert status == 200, page
-        assert "installed" in page.lower()
+        await installed(browser, fake_slack, oauth_bot.url, target)
 
     asked = []
     for target, channel, team in (
@@ -220,10 +217,7 @@ async def test_uninstall_forgets_the_workspace_and_revocation_its_tokens(
     browser: aiohttp.ClientSession,
 ) -> None:
     for target in ("TA0001", "TB0001", "E0000001"):
-        status, _ = await install(
-            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
-        )
-        assert status == 200
+        await installed(browser, fake_slack, oauth_bot.url, target)
     events = [
         await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "remember me"),
         await ask(oauth_bot, fake_slack, "TB0001", "CB0001", "and me"),
@@ -353,10 +347,7 @@ async def test_allowed_team_ids_narrows_who_may_install(
         assert issued.revoked  # the refused install's fresh token is revoked, never stored
         assert (await _dump(bot))["slack_installations"] == []
         for target in ("TA0001", "E0000001"):
-            status, _ = await install(
-                browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
-            )
-            assert status == 200
+            await installed(browser, fake_slack, bot.url, target)
         # Listing the org lets each of its workspaces ask, not only install.
         fake_glm.enqueue(Reply(chunks=["org member answered"]))
         event = await ask(bot, fake_slack, "E0000001", "CE0002", "may I?", team="TE0002")
@@ -476,10 +467,7 @@ async def test_slack_failing_the_code_exchange_is_not_called_a_refused_code(
     assert code not in logged and page.state not in logged
     assert (await _dump(oauth_bot))["slack_installations"] == []
 
-    status, text = await install(
-        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
-    )
-    assert status == 200 and "installed" in text.lower()
+    await installed(browser, fake_slack, oauth_bot.url, "TA0001")
 
 
 async def test_slack_unreachable_for_the_code_exchange_is_a_page_not_a_500(
@@ -509,10 +497,7 @@ async def test_slack_unreachable_for_the_code_exchange_is_a_page_not_a_500(
     assert code not in logged and page.state not in logged
     assert (await _dump(oauth_bot))["slack_installations"] == []
 
-    status, text = await install(
-        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
-    )
-    assert status == 200 and "installed" in text.lower()
+    await installed(browser, fake_slack, oauth_bot.url, "TA0001")
 
 
 async def test_the_process_log_shows_no_code_state_or_token_even_at_debug_level(
@@ -616,10 +601,7 @@ async def test_socket_mode_still_serves_the_install_routes_and_answers_by_worksp
     bot = await RunningBot().start()
     try:
         await fake_slack.wait_for(lambda f: f.sockets, what="the Socket Mode connection")
-        status, _ = await install(
-            browser, fake_slack, "TB0001", page_on=bot.url, redirect_to=bot.url
-        )
-        assert status == 200
+        await installed(browser, fake_slack, bot.url, "TB0001")
         fake_glm.enqueue(Reply(chunks=["over the socket"]))
         event, envelope = mention_in(fake_slack, "TB0001", "CB0001", "hi")
         await fake_slack.socket_send(event_envelope(event, **envelope))
@@ -645,10 +627,7 @@ async def test_the_messages_tab_uses_the_workspace_s_token(
 
     fake_slack.add_workspace("TD0001", "Delta", channels=("DD0001",))
     for target in ("TA0001", "TD0001"):
-        status, _ = await install(
-            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
-        )
-        assert status == 200
+        await installed(browser, fake_slack, oauth_bot.url, target)
     (delta,) = fake_slack.tokens_of("TD0001")
     _, envelope = mention_in(fake_slack, "TD0001", "DD0001", "x")
     resp = await oauth_bot.slack.event(app_home_opened_event(channel="DD0001"), **envelope)
@@ -675,10 +654,7 @@ async def test_crash_recovery_edits_each_workspace_s_reply_with_its_own_token(
     first = await RunningBot().start()
     try:
         for target in ("TA0001", "E0000001"):
-            status, _ = await install(
-                browser, fake_slack, target, page_on=first.url, redirect_to=first.url
-            )
-            assert status == 200
+            await installed(browser, fake_slack, first.url, target)
         await ask(first, fake_slack, "E0000001", "CE0001", "hello org", team="TE0001")
         await first.wait_handled(1)  # the org's workspace TE0001 is now known
     finally:
@@ -741,10 +717,7 @@ async def test_an_org_uninstall_forgets_every_workspace_of_the_org(
     browser: aiohttp.ClientSession,
 ) -> None:
     for target in ("TA0001", "E0000001"):
-        status, _ = await install(
-            browser, fake_slack, target, page_on=oauth_bot.url, redirect_to=oauth_bot.url
-        )
-        assert status == 200
+        await installed(browser, fake_slack, oauth_bot.url, target)
     await ask(oauth_bot, fake_slack, "E0000001", "CE0001", "one", team="TE0001")
     await ask(oauth_bot, fake_slack, "E0000001", "CE0002", "two", team="TE0002")
     await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "three")
@@ -768,10 +741,7 @@ async def test_an_answer_streaming_when_its_workspace_uninstalls_stops_at_once(
 ) -> None:
     """No token is left to show it with, so the upstream stream is closed rather than read (and
     billed) to its end, and the turn ends instead of retrying edits nobody can see."""
-    status, _ = await install(
-        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
-    )
-    assert status == 200
+    await installed(browser, fake_slack, oauth_bot.url, "TA0001")
     fake_glm.enqueue(Reply(chunks=["word "] * 200, chunk_delay=0.05))  # about 10 s
     event = await ask(oauth_bot, fake_slack, "TA0001", "CA0001", "a long one")
     await fake_slack.wait_for(
@@ -799,10 +769,7 @@ async def test_an_org_wide_install_has_one_quota_for_the_whole_org(
     monkeypatch.setenv("MONTHLY_TOKENS_PER_WORKSPACE", "1000")
     bot = await RunningBot().start()
     try:
-        status, _ = await install(
-            browser, fake_slack, "E0000001", page_on=bot.url, redirect_to=bot.url
-        )
-        assert status == 200
+        await installed(browser, fake_slack, bot.url, "E0000001")
         fake_glm.enqueue(costs(900, 200))  # crosses the org's 1,000 in workspace TE0001
         await ask(bot, fake_slack, "E0000001", "CE0001", "first", team="TE0001")
         await bot.wait_handled(1)
@@ -832,10 +799,7 @@ async def test_the_home_tab_of_an_org_wide_install_shows_the_org_s_month(
     bot = await RunningBot(clock=MonthClock(DECEMBER)).start()
     try:
         for target in ("E0000001", "TA0001"):
-            status, _ = await install(
-                browser, fake_slack, target, page_on=bot.url, redirect_to=bot.url
-            )
-            assert status == 200
+            await installed(browser, fake_slack, bot.url, target)
         fake_glm.enqueue(costs(300, 20), costs(400, 30), costs(50, 5))
         for n, (target, channel, team) in enumerate(
             (
@@ -915,7 +879,4 @@ async def test_a_database_failure_at_the_redirect_is_a_page_not_a_500(
         async with engine.begin() as conn:
             await conn.execute(sa.text("ALTER TABLE states_away RENAME TO slack_oauth_states"))
         await engine.dispose()
-    status, text = await install(
-        browser, fake_slack, "TA0001", page_on=oauth_bot.url, redirect_to=oauth_bot.url
-    )
-    assert status == 200 and "installed" in text.lower()
+    await installed(browser, fake_slack, oauth_bot.url, "TA0001")
