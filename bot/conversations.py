@@ -53,9 +53,8 @@ from bot.workspace.threads import with_thread_context
 log = logging.getLogger(__name__)
 
 
+# What a Retry press did: a turn started, someone else's press took it, or a refusal.
 RetryOutcome = Literal["started", "taken"] | Refusal
-# What a Stop press did: stopped here, left in the database for the streaming instance,
-# refused (someone else's answer), or nothing left to stop.
 
 
 class Conversations:

@@ -61,6 +61,15 @@ def glm_user_id(team_id: str, user_id: str) -> str:
     return f"slack-{digest}"
 
 
+@dataclass(slots=True)
+class _Conversation:
+    """The thread's conversation as this turn knows it, and the write of a new id in flight."""
+
+    thread_id: int
+    id: str | None
+    saving: asyncio.Task[None] | None = None
+
+
 class Upstream:
     def __init__(
         self,
@@ -80,71 +89,93 @@ class Upstream:
     async def answer(
         self, ask: Ask, route: Route, turn_id: str, streamer: ReplyView, outcome: TurnOutcome
     ) -> None:
-        thread, prompt, files = ask.thread, ask.prompt, ask.files
-        conversation_id = thread.conversation_id
-        saving: asyncio.Task[None] | None = None
+        conversation = _Conversation(ask.thread.id, ask.thread.conversation_id)
+        files = ask.files
         try:
             for attempt in (1, 2):
                 request = AssistantRequest(
-                    assistant_id=thread.assistant_id,
-                    text=prompt,
+                    assistant_id=ask.thread.assistant_id,
+                    text=ask.prompt,
                     user_id=glm_user_id(route.team_id, route.user_id),
                     request_id=turn_id if attempt == 1 else f"{turn_id}-r",
-                    conversation_id=conversation_id,
+                    conversation_id=conversation.id,
                     attachments=[{"file_id": file_id} for file_id in files.attachments],
                     images=files.images,
                 )
                 try:
-                    # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
-                    async with contextlib.aclosing(self._glm.stream(request)) as events:
-                        async for event in events:
-                            if outcome.first_chunk_at is None:
-                                outcome.first_chunk_at = time.monotonic()
-                            if isinstance(event, TextDelta):
-                                streamer.append(event.text)
-                            elif isinstance(event, ToolCall):
-                                streamer.tool(event)
-                            elif isinstance(event, ConversationStarted):
-                                if event.conversation_id != conversation_id:
-                                    conversation_id = event.conversation_id
-                                    saving = self._save_conversation(thread.id, conversation_id)
-                            elif isinstance(event, Completed):
-                                outcome.usage = event.usage
-                            if streamer.gone:
-                                raise ReplyGone(streamer.gone)
+                    await self._read(request, streamer, outcome, conversation)
                     return
                 except GLMBadRequest as exc:
-                    # Earlier files GLM no longer has: ask again without them, once, and say so.
-                    if attempt == 1 and not streamer.has_text and self._files is not None:
-                        fewer = await self._files.drop_stale(route, files, exc)
-                        if fewer is not None:
-                            files = fewer
-                            outcome.notices.append(t("files_not_reattached", outcome.lang))
-                            continue
-                    # An unknown or expired conversation: start afresh once, and say so.
-                    if (
-                        attempt == 1
-                        and conversation_id
-                        and not streamer.has_text
-                        and _rejects_conversation(exc)
-                    ):
-                        log.warning(
-                            "turn %s: conversation %s rejected (%s)", turn_id, conversation_id, exc
+                    again = None
+                    if attempt == 1 and not streamer.has_text:
+                        again = await self._recover(
+                            exc, route, turn_id, files, conversation, outcome
                         )
-                        conversation_id = None
-                        if saving is not None:
-                            await saving
-                        await self._repo.set_conversation_id(thread.id, None)
-                        outcome.notices.append(t("new_conversation", outcome.lang))
-                        continue
-                    self._failed(turn_id, exc, outcome)
-                    return
+                    if again is None:
+                        self._failed(turn_id, exc, outcome)
+                        return
+                    files = again
                 except GLMError as exc:
                     self._failed(turn_id, exc, outcome)
                     return
         finally:
-            if saving is not None:  # the thread's next turn must find it
-                await asyncio.shield(saving)
+            if conversation.saving is not None:  # the thread's next turn must find it
+                await asyncio.shield(conversation.saving)
+
+    async def _read(
+        self,
+        request: AssistantRequest,
+        streamer: ReplyView,
+        outcome: TurnOutcome,
+        conversation: _Conversation,
+    ) -> None:
+        """The stream into the reply (raises GLMError; ReplyGone when the reply is gone)."""
+        # aclosing: a Stop or shutdown closes the upstream response at once, not at GC.
+        async with contextlib.aclosing(self._glm.stream(request)) as events:
+            async for event in events:
+                if outcome.first_chunk_at is None:
+                    outcome.first_chunk_at = time.monotonic()
+                if isinstance(event, TextDelta):
+                    streamer.append(event.text)
+                elif isinstance(event, ToolCall):
+                    streamer.tool(event)
+                elif isinstance(event, ConversationStarted):
+                    if event.conversation_id != conversation.id:
+                        conversation.id = event.conversation_id
+                        conversation.saving = self._save_conversation(
+                            conversation.thread_id, event.conversation_id
+                        )
+                elif isinstance(event, Completed):
+                    outcome.usage = event.usage
+                if streamer.gone:
+                    raise ReplyGone(streamer.gone)
+
+    async def _recover(
+        self,
+        exc: GLMBadRequest,
+        route: Route,
+        turn_id: str,
+        files: FileInput,
+        conversation: _Conversation,
+        outcome: TurnOutcome,
+    ) -> FileInput | None:
+        """Before any text: the files to ask again with, once, or None when nothing helps."""
+        # Earlier files GLM no longer has: ask again without them, and say so.
+        if self._files is not None:
+            fewer = await self._files.drop_stale(route, files, exc)
+            if fewer is not None:
+                outcome.notices.append(t("files_not_reattached", outcome.lang))
+                return fewer
+        # An unknown or expired conversation: start afresh, and say so.
+        if conversation.id and _rejects_conversation(exc):
+            log.warning("turn %s: conversation %s rejected (%s)", turn_id, conversation.id, exc)
+            conversation.id = None
+            if conversation.saving is not None:
+                await conversation.saving
+            await self._repo.set_conversation_id(conversation.thread_id, None)
+            outcome.notices.append(t("new_conversation", outcome.lang))
+            return files
+        return None
 
     def _save_conversation(self, thread_id: int, conversation_id: str) -> asyncio.Task[None]:
         """Record a new conversation id beside the stream rather than in front of its first
