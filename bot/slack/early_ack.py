@@ -54,7 +54,7 @@ class Inbound:
     event_id: str
     body: str
     query: str
-    headers: Mapping[str, str]
+    headers: dict[str, str | Sequence[str]]  # a copy: the aiohttp request is gone by then
     at: float
 
 
@@ -96,7 +96,7 @@ class EventDispatcher:
         if self.closed or self.pending >= self._limit:
             return False
         now = self._clock()
-        self._queue.append(Inbound(event_id, body, query, dict(headers), now))
+        self._queue.append(Inbound(event_id, body, query, {**headers}, now))
         self._last_offer = now
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work(), name="slack-dispatch")
@@ -141,7 +141,7 @@ class EventDispatcher:
             request = AsyncBoltRequest(
                 body=inbound.body,
                 query=inbound.query,
-                headers=dict(inbound.headers),  # type: ignore[arg-type]
+                headers=inbound.headers,  # Bolt builds its own normalised copy
             )
             try:
                 resp = await self._dispatch(request)
